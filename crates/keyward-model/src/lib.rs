@@ -1,0 +1,24 @@
+//! Keyward's domain model.
+//!
+//! A non-human identity ([`Nhi`]) answers four questions: who owns it ([`OwnerRef`]), what it may
+//! do (privilege ceiling and observed permissions), when it expires, and how it is reviewed
+//! ([`Cadence`]). Credentials ([`Credential`]) belong to an NHI and are known only by keyed
+//! fingerprint ([`Fingerprinter`]). People and teams ([`Person`]) own NHIs. Time is injected
+//! through [`Clock`] so expiry and review logic is testable.
+
+mod clock;
+mod enums;
+mod nhi;
+mod owner;
+mod person;
+mod secret;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use enums::{
+    CredentialKind, CredentialStatus, Environment, NhiKind, NhiStatus, Origin, ParseEnumError,
+    PersonStatus, UsageState,
+};
+pub use nhi::{Cadence, CadenceError, Credential, DeclaredNhi, Nhi, NhiId, Observation};
+pub use owner::{OwnerRef, OwnerRefError};
+pub use person::Person;
+pub use secret::{FingerprintKey, Fingerprinter, SecretValue, preview};
