@@ -7,6 +7,7 @@
 //! through [`Clock`] so expiry and review logic is testable.
 
 mod clock;
+mod discovered;
 mod enums;
 mod nhi;
 mod owner;
@@ -14,11 +15,12 @@ mod person;
 mod secret;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use discovered::{DiscoveredCredential, DiscoveredNhi};
 pub use enums::{
     CredentialKind, CredentialStatus, Environment, NhiKind, NhiStatus, Origin, ParseEnumError,
     PersonStatus, UsageState,
 };
-pub use nhi::{Cadence, CadenceError, Credential, DeclaredNhi, Nhi, NhiId, Observation};
+pub use nhi::{Cadence, CadenceError, Credential, DeclaredNhi, Nhi, NhiId, Observation, new_id};
 pub use owner::{OwnerRef, OwnerRefError};
 pub use person::Person;
 pub use secret::{FingerprintKey, Fingerprinter, SecretValue, preview};

@@ -17,11 +17,7 @@ pub struct NhiId(pub String);
 impl NhiId {
     /// A fresh identifier from the given instant and random bits.
     pub fn generate(now: DateTime<Utc>, rng: &mut impl rand::RngCore) -> Self {
-        let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
-        let mut bytes = [0u8; 10];
-        rng.fill_bytes(&mut bytes);
-        let id = uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid();
-        Self(format!("nhi_{}", id.simple()))
+        Self(new_id("nhi", now, rng))
     }
 
     /// Whether `s` has the shape of an NHI id, to tell ids from external ids on the command line.
@@ -35,6 +31,15 @@ impl fmt::Display for NhiId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// A time-ordered identifier `{prefix}_{uuid v7 in hex}`: sortable by creation, unguessable.
+pub fn new_id(prefix: &str, now: DateTime<Utc>, rng: &mut impl rand::RngCore) -> String {
+    let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+    let mut bytes = [0u8; 10];
+    rng.fill_bytes(&mut bytes);
+    let id = uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid();
+    format!("{prefix}_{}", id.simple())
 }
 
 /// How often an NHI must be reviewed, in whole days.

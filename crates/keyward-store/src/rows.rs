@@ -1,0 +1,154 @@
+//! Turning rows into model values, the same for both backends.
+
+use std::str::FromStr;
+
+use keyward_model::{Cadence, OwnerRef};
+
+use crate::StoreError;
+
+/// The `nhis` columns in the order [`bind_nhi`](crate::write) binds them.
+pub(crate) const NHI_COLUMNS: &str = "id, kind, provider, external_id, name, declaration, origin, \
+    environment, owner, backup_owner, purpose, privilege_ceiling, observed_permissions, \
+    created_at, expires_at, last_rotated_at, last_used_at, last_used_state, last_reviewed_at, \
+    review_every_days, next_review_due, status, supplier, tags, registered_at, updated_at";
+
+/// The `credentials` columns.
+pub(crate) const CREDENTIAL_COLUMNS: &str = "id, nhi_id, kind, external_id, fingerprint, preview, \
+    status, created_at, expires_at, last_rotated_at, last_used_at, last_used_state";
+
+pub(crate) fn parse<T: FromStr>(column: &'static str, s: &str) -> Result<T, StoreError>
+where
+    T::Err: ToString,
+{
+    s.parse()
+        .map_err(|e: T::Err| StoreError::corrupt(column, e.to_string()))
+}
+
+pub(crate) fn owner(
+    column: &'static str,
+    s: Option<String>,
+) -> Result<Option<OwnerRef>, StoreError> {
+    s.map(|s| parse::<OwnerRef>(column, &s)).transpose()
+}
+
+pub(crate) fn cadence(days: Option<i32>) -> Result<Option<Cadence>, StoreError> {
+    days.map(|d| {
+        u32::try_from(d)
+            .ok()
+            .and_then(Cadence::from_days)
+            .ok_or_else(|| StoreError::corrupt("review_every_days", d))
+    })
+    .transpose()
+}
+
+/// Decodes an `nhis` row (selected with [`NHI_COLUMNS`]) on either backend.
+macro_rules! nhi_from_row {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        keyward_model::Nhi {
+            id: keyward_model::NhiId(r.try_get("id")?),
+            kind: $crate::rows::parse("kind", &r.try_get::<String, _>("kind")?)?,
+            provider: r.try_get("provider")?,
+            external_id: r.try_get("external_id")?,
+            name: r.try_get("name")?,
+            declaration: r.try_get("declaration")?,
+            origin: $crate::rows::parse("origin", &r.try_get::<String, _>("origin")?)?,
+            environment: $crate::rows::parse(
+                "environment",
+                &r.try_get::<String, _>("environment")?,
+            )?,
+            owner: $crate::rows::owner("owner", r.try_get("owner")?)?,
+            backup_owner: $crate::rows::owner("backup_owner", r.try_get("backup_owner")?)?,
+            purpose: r.try_get("purpose")?,
+            privilege_ceiling: r
+                .try_get::<sqlx::types::Json<Vec<String>>, _>("privilege_ceiling")?
+                .0,
+            observed_permissions: r
+                .try_get::<sqlx::types::Json<Vec<String>>, _>("observed_permissions")?
+                .0,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+            last_rotated_at: r.try_get("last_rotated_at")?,
+            last_used_at: r.try_get("last_used_at")?,
+            last_used_state: $crate::rows::parse(
+                "last_used_state",
+                &r.try_get::<String, _>("last_used_state")?,
+            )?,
+            last_reviewed_at: r.try_get("last_reviewed_at")?,
+            review_every: $crate::rows::cadence(r.try_get("review_every_days")?)?,
+            next_review_due: r.try_get("next_review_due")?,
+            status: $crate::rows::parse("status", &r.try_get::<String, _>("status")?)?,
+            supplier: r.try_get("supplier")?,
+            tags: r
+                .try_get::<sqlx::types::Json<std::collections::BTreeMap<String, String>>, _>(
+                    "tags",
+                )?
+                .0,
+            registered_at: r.try_get("registered_at")?,
+            updated_at: r.try_get("updated_at")?,
+        }
+    }};
+}
+
+/// Decodes a `credentials` row on either backend.
+macro_rules! credential_from_row {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        keyward_model::Credential {
+            id: r.try_get("id")?,
+            nhi_id: keyward_model::NhiId(r.try_get("nhi_id")?),
+            kind: $crate::rows::parse("kind", &r.try_get::<String, _>("kind")?)?,
+            external_id: r.try_get("external_id")?,
+            fingerprint: r.try_get("fingerprint")?,
+            preview: r.try_get("preview")?,
+            status: $crate::rows::parse("status", &r.try_get::<String, _>("status")?)?,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+            last_rotated_at: r.try_get("last_rotated_at")?,
+            last_used_at: r.try_get("last_used_at")?,
+            last_used_state: $crate::rows::parse(
+                "last_used_state",
+                &r.try_get::<String, _>("last_used_state")?,
+            )?,
+        }
+    }};
+}
+
+/// Decodes a `ledger` row on either backend.
+macro_rules! entry_from_row {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        keyward_ledger::Entry {
+            seq: r.try_get("seq")?,
+            at: r.try_get("at")?,
+            actor: r.try_get("actor")?,
+            action: r.try_get("action")?,
+            subject: r.try_get("subject")?,
+            payload: r.try_get("payload")?,
+            prev_hash: r.try_get("prev_hash")?,
+            hash: r.try_get("hash")?,
+        }
+    }};
+}
+
+/// Decodes a `people` row on either backend.
+macro_rules! person_from_row {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        keyward_model::Person {
+            email: r.try_get("email")?,
+            name: r.try_get("name")?,
+            team: r.try_get("team")?,
+            manager_email: r.try_get("manager_email")?,
+            status: $crate::rows::parse("status", &r.try_get::<String, _>("status")?)?,
+            departed_on: r
+                .try_get::<Option<String>, _>("departed_on")?
+                .map(|d| $crate::rows::parse::<chrono::NaiveDate>("departed_on", &d))
+                .transpose()?,
+        }
+    }};
+}

@@ -1,0 +1,99 @@
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyward_ledger::LedgerKey;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::{Location, StoreError};
+
+/// A value per backend; see `dispatch!`.
+#[derive(Debug, Clone)]
+pub(crate) enum Backend<S, P> {
+    Sqlite(S),
+    Postgres(P),
+}
+
+/// An open store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: Backend<SqlitePool, PgPool>,
+    pub(crate) location: Location,
+    pub(crate) signer: Option<Arc<LedgerKey>>,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens the store and brings its schema up to date. A SQLite file is created only when
+    /// `create` is set, so a mistyped path is an error rather than a new empty register.
+    pub async fn open(location: &Location, create: bool) -> Result<Self, StoreError> {
+        let pool = match location {
+            Location::Sqlite(path) => {
+                if !create && !path.exists() {
+                    return Err(StoreError::Uninitialised(location.redacted()));
+                }
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(create)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(30))
+                    .pragma("cache_size", "-65536")
+                    .pragma("temp_store", "memory");
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(opts)
+                    .await?;
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                Backend::Sqlite(pool)
+            }
+            Location::Postgres(url) => {
+                let opts = PgConnectOptions::from_str(url)?.application_name("keyward");
+                let pool = PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Backend::Postgres(pool)
+            }
+        };
+        Ok(Self {
+            pool,
+            location: location.clone(),
+            signer: None,
+        })
+    }
+
+    /// The same store, signing checkpoints with `key` when writes reach a checkpoint.
+    pub fn with_signer(mut self, key: LedgerKey) -> Self {
+        self.signer = Some(Arc::new(key));
+        self
+    }
+
+    /// Where the store lives.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Closes every connection, checkpointing SQLite's write-ahead log.
+    pub async fn close(&self) {
+        dispatch!(&self.pool, p, _DB => p.close().await);
+    }
+
+    /// Runs raw SQL; for tests that need to act as an attacker with database access.
+    #[doc(hidden)]
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(dispatch!(&self.pool, p, _DB => sqlx::raw_sql(sql).execute(p).await?.rows_affected()))
+    }
+
+    /// Whether this is the PostgreSQL backend.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.pool, Backend::Postgres(_))
+    }
+}

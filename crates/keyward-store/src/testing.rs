@@ -1,0 +1,99 @@
+//! Test support: the backends a conformance test runs against.
+//!
+//! Always a fresh SQLite file; also a fresh PostgreSQL database when
+//! `KEYWARD_TEST_DATABASE_URL` points at a server (CI starts one with `.ci/postgres.sh`). Under
+//! `CI=true` a missing PostgreSQL is a failure, never a silent skip.
+#![expect(clippy::panic, reason = "test support: failing loudly is the point")]
+
+use std::path::PathBuf;
+
+use sqlx::Connection;
+
+use crate::Location;
+
+/// A store location for one test, and what keeps it alive.
+#[derive(Debug)]
+pub struct TestStore {
+    /// Where the store is.
+    pub location: Location,
+    /// A directory for the test's files (the SQLite file, the key file).
+    pub dir: tempfile::TempDir,
+}
+
+impl TestStore {
+    /// A path for a file of this test.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Which backend, for assertion messages.
+    pub fn backend(&self) -> &'static str {
+        match self.location {
+            Location::Sqlite(_) => "sqlite",
+            Location::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Fresh, empty stores on every backend available.
+pub async fn backends() -> Vec<TestStore> {
+    let mut out = Vec::new();
+    let Ok(dir) = tempfile::tempdir() else {
+        return out;
+    };
+    out.push(TestStore {
+        location: Location::Sqlite(dir.path().join("keyward.db")),
+        dir,
+    });
+    match std::env::var("KEYWARD_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            if let Some(s) = postgres(&url).await {
+                out.push(s);
+            }
+        }
+        _ => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(
+                !ci,
+                "CI=true but KEYWARD_TEST_DATABASE_URL is not set: the PostgreSQL conformance run cannot be skipped"
+            );
+            eprintln!(
+                "note: PostgreSQL conformance skipped: set KEYWARD_TEST_DATABASE_URL (see .ci/postgres.sh)"
+            );
+        }
+    }
+    out
+}
+
+async fn postgres(admin_url: &str) -> Option<TestStore> {
+    let name = format!(
+        "keyward_test_{}",
+        uuid_like(std::process::id(), std::time::SystemTime::now())
+    );
+    let mut conn = match sqlx::PgConnection::connect(admin_url).await {
+        Ok(c) => c,
+        Err(e) => panic!("KEYWARD_TEST_DATABASE_URL is set but unreachable: {e}"),
+    };
+    if let Err(e) = sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+    {
+        panic!("cannot create test database {name}: {e}");
+    }
+    let _ = conn.close().await;
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+    let dir = tempfile::tempdir().ok()?;
+    Some(TestStore {
+        location: Location::Postgres(format!("{base}/{name}")),
+        dir,
+    })
+}
+
+fn uuid_like(pid: u32, t: std::time::SystemTime) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{pid}_{nanos}_{}", N.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,0 +1,424 @@
+//! Store conformance: the same behaviour on SQLite and PostgreSQL.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use keyward_ledger::{LedgerKey, NewEntry};
+use keyward_model::{Environment, Nhi, NhiId, NhiKind, NhiStatus, Origin, OwnerRef, UsageState};
+use keyward_store::testing::{TestStore, backends};
+use keyward_store::{NhiFilter, Store, StoreError};
+use rand::SeedableRng;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+fn nhi(i: usize, kind: NhiKind, env: Environment, status: NhiStatus, now: DateTime<Utc>) -> Nhi {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(i as u64);
+    Nhi {
+        id: NhiId::generate(now, &mut rng),
+        kind,
+        provider: "aws".into(),
+        external_id: Some(format!("ext-{i}")),
+        name: format!("nhi-{i:04}"),
+        declaration: None,
+        origin: Origin::Discovered,
+        environment: env,
+        owner: None,
+        backup_owner: None,
+        purpose: None,
+        privilege_ceiling: vec!["s3:GetObject".into()],
+        observed_permissions: vec![],
+        created_at: Some(now - Duration::days(400)),
+        expires_at: None,
+        last_rotated_at: None,
+        last_used_at: None,
+        last_used_state: UsageState::Unknown,
+        last_reviewed_at: None,
+        review_every: None,
+        next_review_due: None,
+        status,
+        supplier: None,
+        tags: BTreeMap::from([("team".into(), "payments".into())]),
+        registered_at: now,
+        updated_at: now,
+    }
+}
+
+fn entry(action: &str, subject: &str) -> NewEntry {
+    NewEntry {
+        actor: "test".into(),
+        action: action.into(),
+        subject: subject.into(),
+        payload: "{}".into(),
+    }
+}
+
+async fn open(ts: &TestStore) -> Store {
+    Store::open(&ts.location, true)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", ts.backend()))
+        .with_signer(LedgerKey::from_seed([5; 32]))
+}
+
+#[tokio::test]
+async fn schema_accepts_every_model_value_and_reads_back_equal() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let now = t("2026-11-22T10:00:00.123456Z");
+        let mut all = Vec::new();
+        let mut i = 0;
+        for kind in NhiKind::ALL {
+            for env in Environment::ALL {
+                let status = NhiStatus::ALL[i % NhiStatus::ALL.len()];
+                let mut n = nhi(i, *kind, *env, status, now);
+                if i % 3 == 0 {
+                    n.last_used_state = UsageState::Used;
+                    n.last_used_at = Some(now - Duration::days(3));
+                    n.owner = Some(OwnerRef::parse("team:payments").unwrap());
+                    n.review_every = keyward_model::Cadence::from_days(90);
+                    n.next_review_due = Some(now + Duration::days(90));
+                }
+                all.push(n);
+                i += 1;
+            }
+        }
+        let mut tx = store.begin_write(now).await.unwrap();
+        tx.upsert_nhis(&all).await.unwrap();
+        tx.append(entry("nhi.discovered", "batch")).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut back = Vec::new();
+        store
+            .for_each_nhi(&NhiFilter::default(), now, |n| {
+                back.push(n);
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(back, all, "{}", ts.backend());
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn ledger_refuses_update_and_delete() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let mut tx = store.begin_write(Utc::now()).await.unwrap();
+        tx.append(entry("x", "s")).await.unwrap();
+        tx.commit().await.unwrap();
+        for sql in [
+            "UPDATE ledger SET actor = 'mallory'",
+            "DELETE FROM ledger",
+            "UPDATE ledger_checkpoints SET signature = 'x'",
+            "DELETE FROM ledger_checkpoints",
+        ] {
+            let err = store.execute_raw(sql).await.unwrap_err();
+            assert!(
+                err.to_string().contains("append-only"),
+                "{}: {sql}: {err}",
+                ts.backend()
+            );
+        }
+        if store.is_postgres() {
+            let err = store.execute_raw("TRUNCATE ledger").await.unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{err}");
+        }
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_change_without_its_ledger_entry_is_refused_and_rolled_back() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let now = Utc::now();
+        let mut tx = store.begin_write(now).await.unwrap();
+        tx.upsert_nhis(&[nhi(
+            1,
+            NhiKind::ApiKey,
+            Environment::Test,
+            NhiStatus::Active,
+            now,
+        )])
+        .await
+        .unwrap();
+        assert!(matches!(tx.commit().await, Err(StoreError::Unledgered)));
+        assert_eq!(
+            store.count_nhis(&NhiFilter::default(), now).await.unwrap(),
+            0,
+            "{}",
+            ts.backend()
+        );
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_append_without_gaps() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let mut tasks = Vec::new();
+        for w in 0..4 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..10 {
+                    let mut tx = store.begin_write(Utc::now()).await.unwrap();
+                    tx.append(entry("w", &format!("{w}-{i}"))).await.unwrap();
+                    tx.append(entry("w", &format!("{w}-{i}b"))).await.unwrap();
+                    tx.commit().await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut seqs = Vec::new();
+        let mut prev = keyward_ledger::GENESIS_HASH.to_owned();
+        store
+            .for_each_entry(|e| {
+                assert_eq!(e.prev_hash, prev);
+                prev.clone_from(&e.hash);
+                seqs.push(e.seq);
+                Ok::<_, StoreError>(true)
+            })
+            .await
+            .unwrap();
+        assert_eq!(seqs, (1..=80).collect::<Vec<i64>>(), "{}", ts.backend());
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn checkpoints_are_signed_when_due_and_on_request() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let now = t("2026-11-22T10:00:00Z");
+        let mut tx = store.begin_write(now).await.unwrap();
+        tx.insert_installation("pk", "fk", 3).await.unwrap();
+        tx.append(entry("installation.initialised", "installation"))
+            .await
+            .unwrap();
+        tx.request_checkpoint();
+        assert_eq!(tx.commit().await.unwrap().checkpoint, Some(1));
+        // One entry, within the hour: not due.
+        let mut tx = store.begin_write(now + Duration::minutes(1)).await.unwrap();
+        tx.append(entry("a", "s")).await.unwrap();
+        assert_eq!(tx.commit().await.unwrap().checkpoint, None);
+        // Three entries since the last checkpoint: due.
+        let mut tx = store.begin_write(now + Duration::minutes(2)).await.unwrap();
+        tx.append(entry("b", "s")).await.unwrap();
+        tx.append(entry("c", "s")).await.unwrap();
+        assert_eq!(tx.commit().await.unwrap().checkpoint, Some(4));
+        // An hour later a single entry is checkpointed too.
+        let mut tx = store
+            .begin_write(now + Duration::minutes(70))
+            .await
+            .unwrap();
+        tx.append(entry("d", "s")).await.unwrap();
+        assert_eq!(tx.commit().await.unwrap().checkpoint, Some(5));
+        let cps = store.checkpoints().await.unwrap();
+        assert_eq!(cps.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 4, 5]);
+        let pk = LedgerKey::from_seed([5; 32]).public_key();
+        assert!(cps.iter().all(|c| pk.verifies(c)), "{}", ts.backend());
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn filters_select_the_same_rows_on_both_backends() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let now = t("2026-11-22T10:00:00Z");
+        let mut a = nhi(
+            1,
+            NhiKind::IamUser,
+            Environment::Production,
+            NhiStatus::Active,
+            now,
+        );
+        a.expires_at = Some(now + Duration::days(10));
+        a.owner = Some(OwnerRef::parse("alice@example.com").unwrap());
+        let mut b = nhi(
+            2,
+            NhiKind::ApiKey,
+            Environment::Staging,
+            NhiStatus::Active,
+            now,
+        );
+        b.expires_at = Some(now - Duration::days(1));
+        b.next_review_due = Some(now - Duration::days(5));
+        b.backup_owner = Some(OwnerRef::parse("alice@example.com").unwrap());
+        let mut c = nhi(
+            3,
+            NhiKind::ApiKey,
+            Environment::Production,
+            NhiStatus::Revoked,
+            now,
+        );
+        c.declaration = Some("c".into());
+        c.provider = "stripe".into();
+        let mut tx = store.begin_write(now).await.unwrap();
+        tx.upsert_nhis(&[a, b, c]).await.unwrap();
+        tx.append(entry("x", "s")).await.unwrap();
+        tx.commit().await.unwrap();
+        let names = |f: NhiFilter| {
+            let store = store.clone();
+            async move {
+                let mut out = Vec::new();
+                store
+                    .for_each_nhi(&f, now, |n| {
+                        out.push(n.name);
+                        Ok::<_, StoreError>(())
+                    })
+                    .await
+                    .unwrap();
+                out
+            }
+        };
+        let all = NhiFilter::default();
+        assert_eq!(
+            names(all.clone()).await,
+            ["nhi-0001", "nhi-0002", "nhi-0003"]
+        );
+        assert_eq!(
+            names(NhiFilter {
+                kind: Some(NhiKind::ApiKey),
+                ..all.clone()
+            })
+            .await,
+            ["nhi-0002", "nhi-0003"]
+        );
+        assert_eq!(
+            names(NhiFilter {
+                environment: Some(Environment::Production),
+                ..all.clone()
+            })
+            .await,
+            ["nhi-0001", "nhi-0003"]
+        );
+        assert_eq!(
+            names(NhiFilter {
+                provider: Some("stripe".into()),
+                ..all.clone()
+            })
+            .await,
+            ["nhi-0003"]
+        );
+        assert_eq!(
+            names(NhiFilter {
+                owner: Some(OwnerRef::parse("alice@example.com").unwrap()),
+                ..all.clone()
+            })
+            .await,
+            ["nhi-0001", "nhi-0002"]
+        );
+        assert_eq!(
+            names(NhiFilter {
+                status: Some(NhiStatus::Revoked),
+                ..all.clone()
+            })
+            .await,
+            ["nhi-0003"]
+        );
+        assert_eq!(
+            names(NhiFilter {
+                unowned: true,
+                ..all.clone()
+            })
+            .await,
+            ["nhi-0002", "nhi-0003"]
+        );
+        assert_eq!(
+            names(NhiFilter {
+                expiring_within: Some(Duration::days(30)),
+                ..all.clone()
+            })
+            .await,
+            ["nhi-0001"]
+        );
+        assert_eq!(
+            names(NhiFilter {
+                expired: true,
+                ..all.clone()
+            })
+            .await,
+            ["nhi-0002"]
+        );
+        assert_eq!(
+            names(NhiFilter {
+                review_overdue: true,
+                ..all.clone()
+            })
+            .await,
+            ["nhi-0002"]
+        );
+        assert_eq!(
+            names(NhiFilter {
+                undeclared: true,
+                ..all.clone()
+            })
+            .await,
+            ["nhi-0001", "nhi-0002"]
+        );
+        assert_eq!(
+            store
+                .count_nhis(
+                    &NhiFilter {
+                        kind: Some(NhiKind::ApiKey),
+                        ..all
+                    },
+                    now
+                )
+                .await
+                .unwrap(),
+            2
+        );
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn unique_external_id_per_provider_is_a_conflict() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let now = Utc::now();
+        let a = nhi(
+            1,
+            NhiKind::IamUser,
+            Environment::Production,
+            NhiStatus::Active,
+            now,
+        );
+        let mut b = nhi(
+            2,
+            NhiKind::IamUser,
+            Environment::Production,
+            NhiStatus::Active,
+            now,
+        );
+        b.external_id = a.external_id.clone();
+        let mut tx = store.begin_write(now).await.unwrap();
+        let err = tx.upsert_nhis(&[a, b]).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict(_)),
+            "{}: {err}",
+            ts.backend()
+        );
+        tx.rollback().await.unwrap();
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_missing_sqlite_file_is_not_created_by_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.db");
+    let err = Store::open(&keyward_store::Location::Sqlite(path.clone()), false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Uninitialised(_)));
+    assert!(!path.exists());
+}
