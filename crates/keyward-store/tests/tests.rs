@@ -1,4 +1,10 @@
 //! Store conformance: the same behaviour on SQLite and PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
 
 use std::collections::BTreeMap;
 

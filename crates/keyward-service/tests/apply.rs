@@ -1,0 +1,186 @@
+use keyward_model::{NhiKind, OwnerRef};
+use keyward_service::{Service, ServiceError};
+use keyward_store::NhiFilter;
+use keyward_store::testing::backends;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn apply_creates_then_is_idempotent() {
+    for ts in backends().await {
+        let svc = service(&ts, NOW).await;
+        let file = write(ts.dir.path(), "decl/payments.yaml", PAYMENTS);
+        let set = keyward_manifest::load_paths(std::slice::from_ref(&file)).unwrap();
+        let r = svc.apply(&set, false).await.unwrap();
+        assert_eq!(
+            (r.created, r.updated, r.unchanged),
+            (2, 0, 0),
+            "{}",
+            ts.backend()
+        );
+        let head = ledger_len(&svc).await;
+
+        let again = svc.apply(&set, false).await.unwrap();
+        assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2));
+        assert_eq!(again.ledger_entries, 0);
+        assert_eq!(again.run_id, None);
+        assert_eq!(
+            ledger_len(&svc).await,
+            head,
+            "a no-op apply writes no ledger entry"
+        );
+
+        let n = svc.show_nhi("payments-ci-deployer").await.unwrap();
+        assert_eq!(n.nhi.kind, NhiKind::IamUser);
+        assert_eq!(
+            n.nhi.owner,
+            Some(OwnerRef::Person("alice@example.com".into()))
+        );
+        assert_eq!(n.nhi.expires_at, Some(at("2027-03-31T00:00:00Z")));
+        assert_eq!(
+            n.nhi.next_review_due,
+            Some(at("2027-02-20T09:00:00Z")),
+            "90 days from registration"
+        );
+        assert_eq!(n.history.len(), 1);
+        assert_eq!(n.history[0].action, "nhi.declared");
+        assert_eq!(n.observations[0].source, "declaration");
+        let by_ext = svc
+            .show_nhi("arn:aws:iam::123456789012:user/payments-ci")
+            .await
+            .unwrap();
+        assert_eq!(by_ext.nhi.id, n.nhi.id);
+        let by_id = svc.show_nhi(&n.nhi.id.0).await.unwrap();
+        assert_eq!(by_id.nhi.id, n.nhi.id);
+        let g = svc.show_nhi("grafana-reader").await.unwrap();
+        assert_eq!(
+            g.nhi.next_review_due,
+            Some(at("2026-07-09T00:00:00Z")),
+            "180 days from last review"
+        );
+        svc.close().await;
+    }
+}
+
+#[tokio::test]
+async fn changed_declaration_updates_with_a_diff_in_the_ledger() {
+    for ts in backends().await {
+        let svc = service(&ts, NOW).await;
+        let file = write(ts.dir.path(), "d.yaml", PAYMENTS);
+        svc.apply(
+            &keyward_manifest::load_paths(std::slice::from_ref(&file)).unwrap(),
+            false,
+        )
+        .await
+        .unwrap();
+        write(
+            ts.dir.path(),
+            "d.yaml",
+            &PAYMENTS.replace("owner: alice@example.com", "owner: bob@example.com"),
+        );
+        let set = keyward_manifest::load_paths(&[file]).unwrap();
+        let dry = svc.apply(&set, true).await.unwrap();
+        assert_eq!((dry.updated, dry.unchanged, dry.ledger_entries), (1, 1, 0));
+        assert_eq!(
+            svc.show_nhi("payments-ci-deployer")
+                .await
+                .unwrap()
+                .nhi
+                .owner,
+            Some(OwnerRef::Person("alice@example.com".into())),
+            "dry run writes nothing"
+        );
+        let r = svc.apply(&set, false).await.unwrap();
+        assert_eq!((r.updated, r.unchanged), (1, 1), "{}", ts.backend());
+        let d = svc.show_nhi("payments-ci-deployer").await.unwrap();
+        assert_eq!(d.history.len(), 2);
+        let payload: serde_json::Value = serde_json::from_str(&d.history[1].payload).unwrap();
+        assert_eq!(payload["changes"]["owner"]["from"], "alice@example.com");
+        assert_eq!(payload["changes"]["owner"]["to"], "bob@example.com");
+        assert_eq!(
+            payload["changes"].as_object().unwrap().len(),
+            1,
+            "{payload}"
+        );
+        svc.close().await;
+    }
+}
+
+#[tokio::test]
+async fn invalid_input_writes_nothing() {
+    for ts in backends().await {
+        let svc = service(&ts, NOW).await;
+        let good = write(ts.dir.path(), "in/a.yaml", PAYMENTS);
+        let bad = write(
+            ts.dir.path(),
+            "in/b.yaml",
+            "apiVersion: keyward/v1\nkind: NonHumanIdentity\nmetadata:\n  name: x\nspec:\n  kind: iam_user\n  provider: aws\n  expires: 2027-02-30\n",
+        );
+        let head = ledger_len(&svc).await;
+        let err =
+            keyward_manifest::load_paths(&[good.parent().unwrap().to_path_buf()]).unwrap_err();
+        assert!(err.to_string().contains("b.yaml:8: spec.expires"), "{err}");
+        let _ = bad;
+        assert_eq!(ledger_len(&svc).await, head);
+        assert_eq!(
+            svc.store()
+                .count_nhis(&NhiFilter::default(), at(NOW))
+                .await
+                .unwrap(),
+            0
+        );
+        svc.close().await;
+    }
+}
+
+#[tokio::test]
+async fn external_id_held_by_another_declaration_is_refused_with_its_location() {
+    for ts in backends().await {
+        let svc = service(&ts, NOW).await;
+        let a = write(ts.dir.path(), "a.yaml", PAYMENTS);
+        svc.apply(&keyward_manifest::load_paths(&[a]).unwrap(), false)
+            .await
+            .unwrap();
+        let renamed = PAYMENTS.replace("name: payments-ci-deployer", "name: payments-deployer");
+        let b = write(ts.dir.path(), "b.yaml", &renamed);
+        let head = ledger_len(&svc).await;
+        let err = svc
+            .apply(&keyward_manifest::load_paths(&[b]).unwrap(), false)
+            .await
+            .unwrap_err();
+        let ServiceError::Invalid(errs) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(errs.0.len(), 1, "{errs}");
+        assert!(
+            errs.0[0].to_string().contains("b.yaml:1: spec.externalId:"),
+            "{errs}"
+        );
+        assert!(
+            errs.0[0]
+                .to_string()
+                .contains("already declared by `payments-ci-deployer`"),
+            "{errs}"
+        );
+        assert_eq!(ledger_len(&svc).await, head, "{}", ts.backend());
+        svc.close().await;
+    }
+}
+
+#[tokio::test]
+async fn changes_need_the_key_file() {
+    for ts in backends().await {
+        Service::init(settings(&ts, NOW), 1000).await.unwrap();
+        std::fs::remove_file(ts.path("keyward.key")).unwrap();
+        let svc = keyward_service::Service::open(settings(&ts, NOW))
+            .await
+            .unwrap();
+        let f = write(ts.dir.path(), "a.yaml", PAYMENTS);
+        let err = svc
+            .apply(&keyward_manifest::load_paths(&[f]).unwrap(), false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ServiceError::KeyRequired { .. }), "{err}");
+        svc.close().await;
+    }
+}
