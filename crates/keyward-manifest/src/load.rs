@@ -1,0 +1,531 @@
+//! Finding manifest files, reading them in parallel, and the checks that span files.
+
+use std::collections::hash_map::{Entry, RandomState};
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::io;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use keyward_model::DeclaredNhi;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ManifestError, ManifestErrors};
+use crate::yaml::{Outcome, ParsedFile, parse_file};
+
+/// Every declaration read by one load, and the files they came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ManifestSet {
+    /// The declarations, in file order then document order.
+    pub nhis: Vec<DeclaredNhi>,
+    /// The files read, in the order they were read.
+    pub files: Vec<SourceFile>,
+}
+
+/// One file read by a load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The path, as given or as found under a given directory.
+    pub path: String,
+    /// Lower-case hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// How many non-empty documents it holds.
+    pub documents: usize,
+}
+
+/// Reads every YAML file at or under `paths`, all or nothing.
+///
+/// Files are read as given; directories are walked recursively in name order for `*.yaml` and
+/// `*.yml`, skipping hidden entries and not following symbolic links to directories. A file
+/// reached twice is read once.
+pub fn load_paths(paths: &[PathBuf]) -> Result<ManifestSet, ManifestErrors> {
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    for path in paths {
+        let label = path.display().to_string();
+        match fs::metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                errors.push(ManifestError::new(&label, 0, "", "path does not exist"));
+            }
+            Err(e) => errors.push(ManifestError::new(&label, 0, "", io_reason(&e))),
+            Ok(m) if m.is_dir() => {
+                let (files_before, errors_before) = (files.len(), errors.len());
+                walk(path, &mut files, &mut errors);
+                if files.len() == files_before && errors.len() == errors_before {
+                    errors.push(ManifestError::new(
+                        &label,
+                        0,
+                        "",
+                        "directory holds no `.yaml` or `.yml` file",
+                    ));
+                }
+            }
+            Ok(_) => files.push(path.clone()),
+        }
+    }
+    let mut seen = HashSet::new();
+    files.retain(|p| seen.insert(fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+
+    let outcomes = read_all(&files, &RandomState::new());
+    let mut sources = Vec::with_capacity(outcomes.len());
+    let mut parsed = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        if let Some(s) = o.source {
+            sources.push(s);
+        }
+        parsed.push((o.label, o.parsed));
+    }
+    let (nhis, file_errors) = merge(parsed);
+    errors.extend(file_errors);
+    if errors.is_empty() {
+        Ok(ManifestSet {
+            nhis,
+            files: sources,
+        })
+    } else {
+        Err(ManifestErrors::capped(errors))
+    }
+}
+
+/// Parses one file's text, labelled `path_label` in sources and errors, all or nothing.
+pub fn parse_str(path_label: &str, text: &str) -> Result<Vec<DeclaredNhi>, ManifestErrors> {
+    let mut parsed = parse_file(path_label, text);
+    hash_keys(&mut parsed, &RandomState::new());
+    let (nhis, errors) = merge(vec![(path_label.to_owned(), parsed)]);
+    if errors.is_empty() {
+        Ok(nhis)
+    } else {
+        Err(ManifestErrors::capped(errors))
+    }
+}
+
+/// A lower-case description of an I/O failure, without the OS's error number.
+pub(crate) fn io_reason(e: &io::Error) -> String {
+    let reason = match e.kind() {
+        io::ErrorKind::NotFound => "not found".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        io::ErrorKind::IsADirectory => "is a directory".to_owned(),
+        _ => {
+            let text = e.to_string();
+            let mut chars = text.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_lowercase().chain(chars).collect::<String>()
+            })
+        }
+    };
+    format!("cannot read: {reason}")
+}
+
+/// The text of a file's bytes, or where it stops being UTF-8.
+pub(crate) fn utf8<'b>(label: &str, bytes: &'b [u8]) -> Result<&'b str, ManifestError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        ManifestError::new(label, line, "", "file is not valid UTF-8")
+    })
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<ManifestError>) {
+    let entries = match fs::read_dir(dir).and_then(|rd| rd.collect::<Result<Vec<_>, _>>()) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(ManifestError::new(
+                &dir.display().to_string(),
+                0,
+                "",
+                io_reason(&e),
+            ));
+            return;
+        }
+    };
+    let mut entries: Vec<_> = entries
+        .into_iter()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    entries.sort_by_key(fs::DirEntry::file_name);
+    for entry in entries {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            walk(&path, files, errors);
+        } else if is_yaml_name(&path) && (kind.is_file() || (kind.is_symlink() && path.is_file())) {
+            files.push(path);
+        }
+    }
+}
+
+fn is_yaml_name(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext == "yaml" || ext == "yml")
+}
+
+struct FileOutcome {
+    label: String,
+    source: Option<SourceFile>,
+    parsed: ParsedFile,
+}
+
+fn read_one(path: &Path, state: &RandomState) -> FileOutcome {
+    let label = path.display().to_string();
+    let failed = |error: ManifestError| ParsedFile {
+        errors: vec![error],
+        ..ParsedFile::default()
+    };
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            let parsed = failed(ManifestError::new(&label, 0, "", io_reason(&e)));
+            return FileOutcome {
+                label,
+                source: None,
+                parsed,
+            };
+        }
+    };
+    let mut parsed = match utf8(&label, &bytes) {
+        Ok(text) => parse_file(&label, text),
+        Err(e) => failed(e),
+    };
+    hash_keys(&mut parsed, state);
+    let source = SourceFile {
+        path: label.clone(),
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        documents: parsed.docs.len(),
+    };
+    FileOutcome {
+        label,
+        source: Some(source),
+        parsed,
+    }
+}
+
+/// Reads and parses every file, one worker per core taking the next file as it finishes one,
+/// and returns the outcomes in `files` order.
+fn read_all(files: &[PathBuf], state: &RandomState) -> Vec<FileOutcome> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(files.len());
+    if workers <= 1 {
+        return files.iter().map(|p| read_one(p, state)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, FileOutcome)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(i) else {
+                            break;
+                        };
+                        out.push((i, read_one(path, state)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, o)| o).collect()
+}
+
+/// Joins the files' results in order, adding duplicate-name and duplicate-external-id errors,
+/// and orders every error by file, then line.
+fn merge(mut files: Vec<(String, ParsedFile)>) -> (Vec<DeclaredNhi>, Vec<ManifestError>) {
+    let mut errors: Vec<(usize, ManifestError)> = Vec::new();
+    for (fi, (_, file)) in files.iter_mut().enumerate() {
+        errors.extend(
+            std::mem::take(&mut file.errors)
+                .into_iter()
+                .map(|e| (fi, e)),
+        );
+    }
+    let total: usize = files.iter().map(|(_, f)| f.docs.len()).sum();
+    {
+        let mut names = HashMap::with_capacity_and_hasher(total, PrehashedState::default());
+        let mut ids = HashMap::with_capacity_and_hasher(total, PrehashedState::default());
+        for (fi, (label, file)) in files.iter().enumerate() {
+            for (doc, hashes) in file.docs.iter().zip(&file.key_hashes) {
+                if let (Some(name), Some(hash)) = (doc.name(), hashes.0) {
+                    match names.entry(Prehashed(hash, name)) {
+                        Entry::Occupied(first) => errors.push((
+                            fi,
+                            ManifestError::new(
+                                label,
+                                doc.name_line,
+                                "metadata.name",
+                                format!(
+                                    "duplicate name `{name}` (first declared at {})",
+                                    first.get()
+                                ),
+                            ),
+                        )),
+                        Entry::Vacant(v) => {
+                            v.insert(doc.source());
+                        }
+                    }
+                }
+                if let (Some(key), Some(hash)) = (doc.external_id(), hashes.1) {
+                    match ids.entry(Prehashed(hash, key)) {
+                        Entry::Occupied(first) => errors.push((
+                            fi,
+                            ManifestError::new(
+                                label,
+                                doc.external_id_line,
+                                "spec.externalId",
+                                format!(
+                                    "duplicate external id `{}` for provider `{}` (first declared at {})",
+                                    key.1,
+                                    key.0,
+                                    first.get()
+                                ),
+                            ),
+                        )),
+                        Entry::Vacant(v) => {
+                            v.insert(doc.source());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    errors.sort_by_key(|(fi, e)| (*fi, e.line));
+    let errors: Vec<ManifestError> = errors.into_iter().map(|(_, e)| e).collect();
+    if !errors.is_empty() {
+        return (Vec::new(), errors);
+    }
+    let mut nhis = Vec::with_capacity(total);
+    for (_, file) in files {
+        nhis.extend(file.docs.into_iter().filter_map(|d| match d.outcome {
+            Outcome::Valid(nhi) => Some(nhi),
+            Outcome::Invalid(_) => None,
+        }));
+    }
+    (nhis, errors)
+}
+
+/// A key whose hash was computed beforehand, on the worker that parsed it, so that the one
+/// serial step of a load only compares.
+#[derive(Clone, Copy)]
+struct Prehashed<T>(u64, T);
+
+impl<T: PartialEq> PartialEq for Prehashed<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0 && self.1 == other.1
+    }
+}
+
+impl<T: PartialEq> Eq for Prehashed<T> {}
+
+impl<T> Hash for Prehashed<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
+}
+
+/// Passes a [`Prehashed`] key's hash through unchanged.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; fold anything else rather than lose it.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type PrehashedState = BuildHasherDefault<PassThrough>;
+
+/// Computes each document's name and external-id hashes with `state` (a keyed SipHash, so
+/// crafted names cannot force collisions).
+fn hash_keys(file: &mut ParsedFile, state: &RandomState) {
+    file.key_hashes = file
+        .docs
+        .iter()
+        .map(|d| {
+            (
+                d.name().map(|n| state.hash_one(n)),
+                d.external_id().map(|k| state.hash_one(k)),
+            )
+        })
+        .collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(name: &str, external_id: &str) -> String {
+        format!(
+            "apiVersion: keyward/v1\nkind: NonHumanIdentity\nmetadata:\n  name: {name}\nspec:\n  kind: iam_role\n  provider: aws\n  externalId: {external_id}\n"
+        )
+    }
+
+    fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+        let path = dir.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn messages(e: &ManifestErrors, root: &Path) -> Vec<String> {
+        let prefix = format!("{}/", root.display());
+        e.0.iter()
+            .map(|e| e.to_string().replace(&prefix, ""))
+            .collect()
+    }
+
+    #[test]
+    fn walks_directories_in_name_order_skipping_hidden_and_other_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(root, "b/two.yml", &doc("two", "r2"));
+        write(
+            root,
+            "a.yaml",
+            &format!("{}---\n{}", doc("one", "r1"), doc("zero", "r0")),
+        );
+        write(root, "b/c/three.yaml", &doc("three", "r3"));
+        write(root, "b/notes.txt", "not yaml");
+        write(root, ".hidden.yaml", "not: [valid");
+        write(root, ".git/config.yaml", "not: [valid");
+        write(root, "b/empty.yaml", "# nothing yet\n");
+        let explicit = write(root, "other/extra.conf", &doc("four", "r4"));
+
+        let set = load_paths(&[root.to_path_buf(), explicit, root.join("a.yaml")]).unwrap();
+        let names: Vec<_> = set.nhis.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["one", "zero", "three", "two", "four"]);
+        let files: Vec<_> = set
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.path.replace(&format!("{}/", root.display()), ""),
+                    f.documents,
+                )
+            })
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("a.yaml".to_owned(), 2),
+                ("b/c/three.yaml".to_owned(), 1),
+                ("b/empty.yaml".to_owned(), 0),
+                ("b/two.yml".to_owned(), 1),
+                ("other/extra.conf".to_owned(), 1),
+            ]
+        );
+        assert_eq!(
+            set.files[0].sha256,
+            hex::encode(Sha256::digest(fs::read(root.join("a.yaml")).unwrap()))
+        );
+        assert_eq!(set.nhis[1].source, format!("{}/a.yaml:10", root.display()));
+    }
+
+    #[test]
+    fn duplicates_across_files_name_the_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(
+            root,
+            "a.yaml",
+            &format!(
+                "# team a
+{}",
+                doc("x", "arn:1")
+            ),
+        );
+        write(
+            root,
+            "b.yaml",
+            &format!(
+                "{}---
+{}",
+                doc("y", "arn:2"),
+                doc("x", "arn:1")
+            ),
+        );
+        let err = load_paths(&[root.to_path_buf()]).unwrap_err();
+        assert_eq!(
+            messages(&err, root),
+            [
+                "b.yaml:13: metadata.name: duplicate name `x` (first declared at a.yaml:2)",
+                "b.yaml:17: spec.externalId: duplicate external id `arn:1` for provider `aws` (first declared at a.yaml:2)",
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_paths_empty_directories_and_bad_files_are_all_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        fs::create_dir(root.join("empty")).unwrap();
+        write(root, "empty/readme.md", "no yaml here");
+        write(
+            root,
+            "bad/a.yaml",
+            "apiVersion: keyward/v1
+kind: [
+",
+        );
+        write(
+            root,
+            "bad/b.yaml",
+            &doc("ok", "r1").replace("iam_role", "robot"),
+        );
+        fs::write(root.join("bad/c.yaml"), b"# fine\nname: \xff\n").unwrap();
+        let err =
+            load_paths(&[root.join("nope"), root.join("empty"), root.join("bad")]).unwrap_err();
+        let got = messages(&err, root);
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert_eq!(got[0], "nope: path does not exist");
+        assert_eq!(got[1], "empty: directory holds no `.yaml` or `.yml` file");
+        assert!(
+            got[2].starts_with("bad/a.yaml:3: invalid YAML: "),
+            "{got:?}"
+        );
+        assert!(
+            got[3].starts_with("bad/b.yaml:6: spec.kind: `robot` is not a valid kind"),
+            "{got:?}"
+        );
+        assert_eq!(got[4], "bad/c.yaml:2: file is not valid UTF-8");
+    }
+
+    #[test]
+    fn many_files_load_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for i in 0..40 {
+            let text: String = (0..5)
+                .map(|j| doc(&format!("n{i:02}-{j}"), &format!("r{i}-{j}")))
+                .collect::<Vec<_>>()
+                .join("---\n");
+            write(root, &format!("f{i:02}.yaml"), &text);
+        }
+        let set = load_paths(&[root.to_path_buf()]).unwrap();
+        assert_eq!(set.nhis.len(), 200);
+        let mut sorted = set.nhis.clone();
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(set.nhis, sorted);
+        assert!(load_paths(&[]).unwrap().nhis.is_empty());
+    }
+}
