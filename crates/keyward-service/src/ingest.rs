@@ -186,7 +186,14 @@ impl Service {
             finished_at: now,
             inputs: src.inputs.clone(),
             parameters: src.parameters.clone(),
-            counts: json!(report),
+            counts: json!({
+                "reported": report.reported,
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "credentials": report.credentials,
+                "conflicts": report.conflicts,
+            }),
         };
         tx.insert_run(&run).await?;
         self.append(&mut tx, "run.recorded", &format!("run:{}", run.id), &run)

@@ -173,6 +173,13 @@ impl Service {
         }
     }
 
+    /// Fingerprints secret values with this installation's key.
+    pub fn fingerprinter(&self) -> Result<keyward_model::Fingerprinter, ServiceError> {
+        Ok(keyward_model::Fingerprinter::new(
+            self.keyring()?.fingerprint.clone(),
+        ))
+    }
+
     /// The underlying store.
     pub fn store(&self) -> &Store {
         &self.store

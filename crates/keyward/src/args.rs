@@ -1,0 +1,214 @@
+//! The command line as typed, before it is resolved into settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Keyward governs non-human identities: who owns each one, what it may do, when it expires and
+/// how it is reviewed, with a tamper-evident ledger of every change.
+#[derive(Debug, Parser)]
+#[command(name = "keyward", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// SQLite store file
+    #[arg(long, global = true, env = "KEYWARD_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// PostgreSQL store instead of a SQLite file (postgres://user:pass@host/db)
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWARD_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Installation key file [default: the store file with a .key extension, or ./keyward.key]
+    #[arg(long, global = true, env = "KEYWARD_KEY", value_name = "PATH")]
+    pub key: Option<PathBuf>,
+    /// Who is acting, as recorded in the ledger [default: os:<login name>]
+    #[arg(long, global = true, env = "KEYWARD_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the store and the installation key (Ed25519 ledger key, fingerprint key)
+    Init {
+        /// Sign a ledger checkpoint at least every N entries
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        checkpoint_every: i64,
+    },
+    /// Make the register match NHI declarations (YAML files or directories)
+    Apply {
+        /// Files or directories of `apiVersion: keyward/v1` documents
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+        /// Validate and report what would change, writing nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The people directory that owns NHIs
+    #[command(subcommand)]
+    People(PeopleCommand),
+    /// List and inspect the register
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+    /// How well every NHI answers: who owns it, when it expires, how it is reviewed
+    Posture {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Count NHIs expiring within this many days as expiring soon
+        #[arg(long, default_value_t = 30, value_name = "DAYS")]
+        notice_days: i64,
+    },
+    /// Verify, checkpoint and export the tamper-evident ledger
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Runs that changed the register, with their inputs and counts
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// Build a realistic sample estate in a fresh store and show its posture
+    Demo {
+        /// Directory for the demo's store, key, declarations and people file
+        #[arg(long, default_value = "keyward-demo", value_name = "DIR")]
+        out: PathBuf,
+        /// How many NHIs to generate
+        #[arg(long, default_value_t = 360, value_name = "N")]
+        nhis: usize,
+        /// Seed for the generator
+        #[arg(long, default_value_t = 2027)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeopleCommand {
+    /// Import people from CSV: email,name,team,manager_email,status,departed_on
+    Import {
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List the people directory
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// List NHIs, filtered
+    List {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Show one NHI with its credentials, observations and ledger history
+    Show {
+        /// Register id, declaration name or external id
+        #[arg(value_name = "ID|EXTERNAL_ID")]
+        nhi: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Only this kind (service_account, iam_user, …)
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only this provider
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Only this environment
+    #[arg(long = "env")]
+    pub environment: Option<String>,
+    /// Only NHIs this person or team owns (email or team:<name>)
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Only this status
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only NHIs without an owner
+    #[arg(long)]
+    pub unowned: bool,
+    /// Only NHIs whose owner has departed
+    #[arg(long)]
+    pub owner_departed: bool,
+    /// Only NHIs expiring within this many days
+    #[arg(long, value_name = "DAYS")]
+    pub expiring_within: Option<u32>,
+    /// Only NHIs past their expiry
+    #[arg(long)]
+    pub expired: bool,
+    /// Only NHIs whose review is overdue
+    #[arg(long)]
+    pub review_overdue: bool,
+    /// Only NHIs discovered and never declared
+    #[arg(long)]
+    pub undeclared: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Recompute the hash chain and check every signed checkpoint
+    Verify {
+        /// Verify an exported bundle directory instead of the store
+        #[arg(long, value_name = "DIR")]
+        bundle: Option<PathBuf>,
+        /// Require this Ed25519 public key (hex) instead of the key file's
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Sign a checkpoint of the current head now
+    Checkpoint,
+    /// Write entries, checkpoints and the public key to a directory for offline verification
+    Export {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// The most recent runs
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// Output for single results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// Output for lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Csv,
+}

@@ -1,0 +1,306 @@
+//! One handler per command: resolve, call the service, render.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use keyward_ledger::PublicKey;
+use keyward_service::render::{self, NhiWriter};
+use keyward_service::{Service, ServiceError, VerifyOutcome};
+use sha2::Digest;
+
+use crate::args::{
+    Cli, Command, Format, InventoryCommand, LedgerCommand, ListFormat, PeopleCommand, RunsCommand,
+};
+use crate::exit::Exit;
+use crate::settings;
+
+/// `println!` that reports a closed stdout as an error instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
+fn json_out(v: &impl serde::Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn pinned_key(hex: Option<&str>) -> Result<Option<PublicKey>> {
+    hex.map(|h| {
+        PublicKey::from_hex(h)
+            .with_context(|| format!("--public-key `{h}` is not an Ed25519 public key in hex"))
+    })
+    .transpose()
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<Exit> {
+    let settings = settings::resolve(&cli.global)?;
+    match cli.command {
+        Command::Init { checkpoint_every } => {
+            if checkpoint_every < 1 {
+                anyhow::bail!("--checkpoint-every must be at least 1");
+            }
+            let r = Service::init(settings, checkpoint_every).await?;
+            if r.already_initialised {
+                out!("{} is already initialised with key {}", r.store, r.key_file);
+            } else {
+                out!("Initialised {}", r.store);
+                if r.key_created {
+                    out!(
+                        "Wrote the installation key to {} (mode 0600); keep it secret and backed up",
+                        r.key_file
+                    );
+                }
+                out!("Ledger public key: {}", r.public_key);
+            }
+            Ok(Exit::Success)
+        }
+        Command::Apply {
+            paths,
+            dry_run,
+            format,
+        } => {
+            let set = keyward_manifest::load_paths(&paths).map_err(ServiceError::from)?;
+            let svc = Service::open(settings).await?;
+            let r = svc.apply(&set, dry_run).await?;
+            svc.close().await;
+            match format {
+                Format::Json => json_out(&r)?,
+                Format::Table => {
+                    let verb = if dry_run { "Would apply" } else { "Applied" };
+                    out!(
+                        "{verb} {} declarations from {} files: {} created, {} adopted, {} updated, {} unchanged",
+                        r.declarations,
+                        r.files,
+                        r.created,
+                        r.adopted,
+                        r.updated,
+                        r.unchanged
+                    );
+                    if let Some(run) = &r.run_id {
+                        out!("{} ledger entries, run {run}", r.ledger_entries);
+                    }
+                }
+            }
+            Ok(Exit::Success)
+        }
+        Command::People(PeopleCommand::Import { file, format }) => {
+            let people = keyward_manifest::load_people_csv(&file).map_err(ServiceError::from)?;
+            let bytes = std::fs::read(&file).with_context(|| file.display().to_string())?;
+            let sha = hex::encode(sha2::Sha256::digest(&bytes));
+            let svc = Service::open(settings).await?;
+            let r = svc
+                .import_people(&file.display().to_string(), &sha, &people)
+                .await?;
+            svc.close().await;
+            match format {
+                Format::Json => json_out(&r)?,
+                Format::Table => out!(
+                    "Imported {} people: {} added, {} updated ({} departed), {} unchanged",
+                    r.rows,
+                    r.added,
+                    r.updated,
+                    r.departed,
+                    r.unchanged
+                ),
+            }
+            Ok(Exit::Success)
+        }
+        Command::People(PeopleCommand::List { format }) => {
+            let svc = Service::open(settings).await?;
+            let people = svc.store().people().await.map_err(ServiceError::from)?;
+            svc.close().await;
+            match format {
+                ListFormat::Json => json_out(&people)?,
+                ListFormat::Csv => {
+                    write!(
+                        std::io::stdout().lock(),
+                        "{}",
+                        keyward_demo::people_csv(&people)
+                    )?;
+                }
+                ListFormat::Table => {
+                    for p in &people {
+                        out!(
+                            "{:<36} {:<26} {:<12} {:<9} {}",
+                            p.email,
+                            p.name,
+                            p.team.as_deref().unwrap_or("-"),
+                            p.status,
+                            p.departed_on.map(|d| d.to_string()).unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            Ok(Exit::Success)
+        }
+        Command::Inventory(InventoryCommand::List { filter, format }) => {
+            let filter = settings::filter(&filter)?;
+            let svc = Service::open(settings).await?;
+            let format = match format {
+                ListFormat::Table => render::Format::Table,
+                ListFormat::Json => render::Format::Json,
+                ListFormat::Csv => render::Format::Csv,
+            };
+            let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let mut w = NhiWriter::new(format, out)?;
+            svc.list_nhis(&filter, |n| w.write(&n)).await?;
+            let n = w.finish()?;
+            svc.close().await;
+            if format == render::Format::Table {
+                eprintln!("{n} NHIs");
+            }
+            Ok(Exit::Success)
+        }
+        Command::Inventory(InventoryCommand::Show { nhi, format }) => {
+            let svc = Service::open(settings).await?;
+            let d = svc.show_nhi(&nhi).await?;
+            svc.close().await;
+            match format {
+                Format::Json => json_out(&d)?,
+                Format::Table => render::detail_text(&d, &mut std::io::stdout().lock())?,
+            }
+            Ok(Exit::Success)
+        }
+        Command::Posture {
+            format,
+            notice_days,
+        } => {
+            let svc = Service::open(settings).await?;
+            let p = svc.posture(notice_days).await?;
+            svc.close().await;
+            match format {
+                Format::Json => json_out(&p)?,
+                Format::Table => render::posture_text(&p, &mut std::io::stdout().lock())?,
+            }
+            Ok(Exit::Success)
+        }
+        Command::Ledger(LedgerCommand::Verify {
+            bundle,
+            public_key,
+            format,
+        }) => {
+            let pinned = pinned_key(public_key.as_deref())?;
+            let outcome = match bundle {
+                Some(dir) => keyward_service::verify_bundle(&dir, pinned.as_ref())?,
+                None => {
+                    let svc = Service::open(settings).await?;
+                    let o = svc.verify_ledger(pinned.as_ref()).await?;
+                    svc.close().await;
+                    o
+                }
+            };
+            print_verify(&outcome, format)?;
+            Ok(if outcome.ok {
+                Exit::Success
+            } else {
+                Exit::LedgerTampered
+            })
+        }
+        Command::Ledger(LedgerCommand::Checkpoint) => {
+            let svc = Service::open(settings).await?;
+            let cp = svc.checkpoint().await?;
+            svc.close().await;
+            match cp {
+                Some(seq) => out!("Signed a checkpoint at seq {seq}"),
+                None => out!("The latest entry is already checkpointed"),
+            }
+            Ok(Exit::Success)
+        }
+        Command::Ledger(LedgerCommand::Export { out }) => {
+            let svc = Service::open(settings).await?;
+            let r = svc.export_ledger(&out).await?;
+            svc.close().await;
+            out!(
+                "Exported {} entries and {} checkpoints to {} (head seq {})",
+                r.manifest.entries,
+                r.manifest.checkpoints,
+                r.dir,
+                r.manifest.head_seq
+            );
+            out!(
+                "Verify offline with: keyward ledger verify --bundle {}",
+                r.dir
+            );
+            Ok(Exit::Success)
+        }
+        Command::Runs(RunsCommand::List { limit, format }) => {
+            let svc = Service::open(settings).await?;
+            let runs = svc.store().runs(limit).await.map_err(ServiceError::from)?;
+            svc.close().await;
+            match format {
+                Format::Json => json_out(&runs)?,
+                Format::Table => {
+                    for r in &runs {
+                        out!(
+                            "{}  {}  {:<14} {} {}  by {}  {}",
+                            r.id,
+                            r.started_at.format("%Y-%m-%d %H:%M:%S"),
+                            r.kind,
+                            r.connector,
+                            r.connector_version,
+                            r.actor,
+                            r.counts
+                        );
+                    }
+                }
+            }
+            Ok(Exit::Success)
+        }
+        Command::Demo {
+            out,
+            nhis,
+            seed,
+            format,
+        } => {
+            let report =
+                keyward_demo::run(&out, nhis, seed, &settings.actor, settings.clock.clone())
+                    .await?;
+            match format {
+                Format::Json => json_out(&report)?,
+                Format::Table => {
+                    render::posture_text(&report.posture, &mut std::io::stdout().lock())?;
+                    out!("\nSample estate written to {}", report.store);
+                    out!("Explore it:");
+                    out!("  keyward --db {} inventory list --unowned", report.store);
+                    out!(
+                        "  keyward --db {} inventory list --review-overdue --format json",
+                        report.store
+                    );
+                    out!("  keyward --db {} ledger verify", report.store);
+                }
+            }
+            Ok(Exit::Success)
+        }
+    }
+}
+
+fn print_verify(o: &VerifyOutcome, format: Format) -> Result<()> {
+    match format {
+        Format::Json => json_out(o)?,
+        Format::Table => {
+            if o.ok {
+                out!(
+                    "ledger intact: {} entries, {} checkpoints verified, head seq {} ({}), key {} ({})",
+                    o.entries,
+                    o.checkpoints,
+                    o.head_seq,
+                    &o.head_hash,
+                    o.public_key,
+                    o.key_source
+                );
+            } else {
+                out!(
+                    "ledger TAMPERED: first bad seq {}: {}",
+                    o.first_bad_seq.unwrap_or_default(),
+                    o.problem.as_deref().unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! The `keyward` binary end to end, as a user runs it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
+
+mod bad_input;
+mod flow;
+mod support;
