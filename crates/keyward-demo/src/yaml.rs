@@ -83,7 +83,7 @@ pub(crate) fn doc_start_line(before: usize) -> usize {
 
 fn write_doc(out: &mut String, d: &DeclaredNhi) {
     out.push_str("---\napiVersion: keyward/v1\nkind: NonHumanIdentity\nmetadata:\n  name: ");
-    push_quoted(out, &d.name);
+    push_scalar(out, &d.name);
     out.push('\n');
     if !d.labels.is_empty() {
         out.push_str("  labels: {");
@@ -91,16 +91,16 @@ fn write_doc(out: &mut String, d: &DeclaredNhi) {
             if i > 0 {
                 out.push_str(", ");
             }
-            push_quoted(out, k);
+            push_scalar(out, k);
             out.push_str(": ");
-            push_quoted(out, v);
+            push_scalar(out, v);
         }
         out.push_str("}\n");
     }
     out.push_str("spec:\n  kind: ");
     out.push_str(d.kind.as_str());
     out.push_str("\n  provider: ");
-    push_quoted(out, &d.provider);
+    push_scalar(out, &d.provider);
     out.push('\n');
     field(out, "externalId", d.external_id.as_deref());
     out.push_str("  environment: ");
@@ -123,7 +123,7 @@ fn write_doc(out: &mut String, d: &DeclaredNhi) {
             if i > 0 {
                 out.push_str(", ");
             }
-            push_quoted(out, scope);
+            push_scalar(out, scope);
         }
         out.push_str("]\n");
     }
@@ -145,7 +145,7 @@ fn field(out: &mut String, key: &str, value: Option<&str>) {
         out.push_str("  ");
         out.push_str(key);
         out.push_str(": ");
-        push_quoted(out, v);
+        push_scalar(out, v);
         out.push('\n');
     }
 }
@@ -167,6 +167,24 @@ fn instant(out: &mut String, key: &str, value: Option<DateTime<Utc>>) {
         out.push_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
     }
     out.push('\n');
+}
+
+/// A scalar as people write it: plain where YAML reads it back as the same string, quoted
+/// otherwise.
+fn push_scalar(out: &mut String, s: &str) {
+    let reserved = ["null", "true", "false", "yes", "no", "on", "off", "y", "n"];
+    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b" ._/@:+-".contains(&b))
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.ends_with([':', ' '])
+        && !reserved.contains(&s.to_ascii_lowercase().as_str());
+    if plain {
+        out.push_str(s);
+    } else {
+        push_quoted(out, s);
+    }
 }
 
 /// A YAML double-quoted scalar: backslash, quote and anything that is not printable on one line

@@ -39,7 +39,30 @@ pub(crate) fn object(v: &impl Serialize) -> Map<String, Value> {
     }
 }
 
-/// The declared fields of an NHI, as compared and as recorded in the ledger.
+/// Whether two versions of an NHI agree on every declared field. Compares structs rather than
+/// their JSON, since a large apply makes this check once per declaration.
+fn same_declared(before: &Nhi, after: &Nhi) -> bool {
+    let mut b = after.clone();
+    b.id.clone_from(&before.id);
+    b.registered_at = before.registered_at;
+    b.updated_at = before.updated_at;
+    b.observed_permissions
+        .clone_from(&before.observed_permissions);
+    b.last_used_at = before.last_used_at;
+    b.last_used_state = before.last_used_state;
+    b.origin = before.origin;
+    b == *before
+}
+
+/// What the ledger records for a newly declared NHI.
+#[derive(Serialize)]
+struct DeclaredPayload<'a> {
+    declaration: &'a str,
+    source: &'a str,
+    nhi: &'a Nhi,
+}
+
+/// The declared fields of an NHI, as recorded in the ledger when they change.
 fn governed(n: &Nhi) -> Map<String, Value> {
     let mut v = object(n);
     for k in [
@@ -111,7 +134,7 @@ impl Service {
         let mut errors = Vec::new();
         let mut writes: Vec<Nhi> = Vec::new();
         let mut observations = Vec::new();
-        let mut entries: Vec<(&'static str, String, Value)> = Vec::new();
+        let mut entries: Vec<(&'static str, String, String)> = Vec::new();
 
         for d in &set.nhis {
             let ext_key = d.external_id.clone().map(|e| (d.provider.clone(), e));
@@ -152,7 +175,7 @@ impl Service {
             };
             let desired = self.declared_nhi(d, base, now);
             match base {
-                Some(before) if governed(before) == governed(&desired) => report.unchanged += 1,
+                Some(before) if same_declared(before, &desired) => report.unchanged += 1,
                 Some(before) => {
                     let changes = diff(&governed(before), &governed(&desired));
                     if action == "nhi.adopted" {
@@ -163,17 +186,23 @@ impl Service {
                     entries.push((
                         action,
                         format!("nhi:{}", desired.id),
-                        json!({"declaration": d.name, "source": d.source, "changes": changes}),
+                        json!({"declaration": d.name, "source": d.source, "changes": changes})
+                            .to_string(),
                     ));
                     observations.push(self.declaration_observation(d, &desired.id, now));
                     writes.push(desired);
                 }
                 None => {
                     report.created += 1;
+                    let payload = DeclaredPayload {
+                        declaration: &d.name,
+                        source: &d.source,
+                        nhi: &desired,
+                    };
                     entries.push((
                         action,
                         format!("nhi:{}", desired.id),
-                        json!({"declaration": d.name, "source": d.source, "nhi": governed(&desired)}),
+                        crate::service::canonical(&payload)?,
                     ));
                     observations.push(self.declaration_observation(d, &desired.id, now));
                     writes.push(desired);
@@ -190,8 +219,8 @@ impl Service {
         }
         tx.upsert_nhis(&writes).await?;
         tx.upsert_observations(&observations).await?;
-        for (action, subject, payload) in &entries {
-            self.append(&mut tx, action, subject, payload).await?;
+        for (action, subject, payload) in entries {
+            self.append_raw(&mut tx, action, subject, payload).await?;
         }
         let run = RunRecord {
             id: self.new_id("run"),
@@ -285,7 +314,7 @@ impl Service {
         n.last_reviewed_at = d.last_reviewed_at.or(n.last_reviewed_at);
         n.tags.clone_from(&d.labels);
         n.next_review_due = Nhi::review_due(n.review_every, n.last_reviewed_at, n.registered_at);
-        if governed(&n) != governed(&before) {
+        if !same_declared(&before, &n) {
             n.updated_at = now;
         }
         n

@@ -57,6 +57,14 @@ pub struct InitReport {
     pub public_key: String,
 }
 
+/// A ledger payload's bytes: compact JSON, struct fields in declaration order, maps sorted.
+pub(crate) fn canonical(payload: &impl Serialize) -> Result<String, ServiceError> {
+    serde_json::to_string(payload).map_err(|e| ServiceError::Io {
+        context: "encoding a ledger payload".into(),
+        source: e.into(),
+    })
+}
+
 impl Service {
     /// Initialises a store: creates the key file (unless one exists) and records the
     /// installation. Running it again with the same key changes nothing.
@@ -216,14 +224,22 @@ impl Service {
         subject: &str,
         payload: &impl Serialize,
     ) -> Result<(), ServiceError> {
-        let payload = serde_json::to_string(payload).map_err(|e| ServiceError::Io {
-            context: "encoding a ledger payload".into(),
-            source: e.into(),
-        })?;
+        self.append_raw(tx, action, subject.to_owned(), canonical(payload)?)
+            .await
+    }
+
+    /// Appends an entry whose payload is already encoded with [`canonical`].
+    pub(crate) async fn append_raw(
+        &self,
+        tx: &mut WriteTx,
+        action: &str,
+        subject: String,
+        payload: String,
+    ) -> Result<(), ServiceError> {
         tx.append(NewEntry {
             actor: self.settings.actor.clone(),
             action: action.to_owned(),
-            subject: subject.to_owned(),
+            subject,
             payload,
         })
         .await?;

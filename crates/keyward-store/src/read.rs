@@ -120,18 +120,34 @@ impl Store {
         E: From<StoreError>,
         F: FnMut(Nhi) -> Result<(), E>,
     {
+        const PAGE: i64 = 2000;
+        let head = crate::rows::nhi_json_page(self.is_postgres());
         let mut n = 0u64;
-        dispatch!(&self.pool, p, DB => {
-            let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {NHI_COLUMNS} FROM nhis"));
-            push_filter!(&mut qb, filter, now);
-            qb.push(" ORDER BY name, id");
-            let mut rows = qb.build().fetch(p);
-            while let Some(row) = rows.try_next().await.map_err(StoreError::from)? {
-                let nhi = (|| -> Result<Nhi, StoreError> { Ok(nhi_from_row!(&row)) })()?;
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let json: Option<String> = dispatch!(&self.pool, p, DB => {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(head.as_str());
+                push_filter!(&mut qb, filter, now);
+                if let Some((name, id)) = &after {
+                    qb.push(" AND (name, id) > (").push_bind(name.clone());
+                    qb.push(", ").push_bind(id.clone()).push(")");
+                }
+                qb.push(crate::rows::NHI_JSON_PAGE_END).push_bind(PAGE).push(") page");
+                qb.build_query_scalar().fetch_one(p).await.map_err(StoreError::from)?
+            });
+            let page = crate::rows::nhi_page(json)?;
+            let full = page.len() as i64 == PAGE;
+            if let Some(last) = page.last() {
+                after = Some((last.name.clone(), last.id.0.clone()));
+            }
+            for nhi in page {
                 each(nhi)?;
                 n += 1;
             }
-        });
+            if !full {
+                break;
+            }
+        }
         Ok(n)
     }
 

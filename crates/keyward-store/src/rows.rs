@@ -1,8 +1,10 @@
 //! Turning rows into model values, the same for both backends.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use keyward_model::{Cadence, OwnerRef};
+use chrono::{DateTime, Utc};
+use keyward_model::{Cadence, Nhi, NhiId, OwnerRef};
 
 use crate::StoreError;
 
@@ -151,4 +153,113 @@ macro_rules! person_from_row {
                 .transpose()?,
         }
     }};
+}
+
+/// One `nhis` row as the database renders it to JSON; see [`nhi_json_page`].
+#[derive(serde::Deserialize)]
+pub(crate) struct NhiJson {
+    id: String,
+    kind: String,
+    provider: String,
+    external_id: Option<String>,
+    name: String,
+    declaration: Option<String>,
+    origin: String,
+    environment: String,
+    owner: Option<String>,
+    backup_owner: Option<String>,
+    purpose: Option<String>,
+    privilege_ceiling: Vec<String>,
+    observed_permissions: Vec<String>,
+    created_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    last_rotated_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+    last_used_state: String,
+    last_reviewed_at: Option<DateTime<Utc>>,
+    review_every_days: Option<i32>,
+    next_review_due: Option<DateTime<Utc>>,
+    status: String,
+    supplier: Option<String>,
+    tags: BTreeMap<String, String>,
+    registered_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl NhiJson {
+    pub(crate) fn into_nhi(self) -> Result<Nhi, StoreError> {
+        Ok(Nhi {
+            id: NhiId(self.id),
+            kind: parse("kind", &self.kind)?,
+            provider: self.provider,
+            external_id: self.external_id,
+            name: self.name,
+            declaration: self.declaration,
+            origin: parse("origin", &self.origin)?,
+            environment: parse("environment", &self.environment)?,
+            owner: owner("owner", self.owner)?,
+            backup_owner: owner("backup_owner", self.backup_owner)?,
+            purpose: self.purpose,
+            privilege_ceiling: self.privilege_ceiling,
+            observed_permissions: self.observed_permissions,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            last_rotated_at: self.last_rotated_at,
+            last_used_at: self.last_used_at,
+            last_used_state: parse("last_used_state", &self.last_used_state)?,
+            last_reviewed_at: self.last_reviewed_at,
+            review_every: cadence(self.review_every_days)?,
+            next_review_due: self.next_review_due,
+            status: parse("status", &self.status)?,
+            supplier: self.supplier,
+            tags: self.tags,
+            registered_at: self.registered_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// Columns the database stores as JSON, which must be embedded rather than quoted.
+const JSON_COLUMNS: [&str; 3] = ["privilege_ceiling", "observed_permissions", "tags"];
+
+/// The start of a query that returns a page of NHIs as one JSON array in one row.
+///
+/// Streaming a large list row by row pays a thread hand-off per row in SQLite's driver; one
+/// aggregated value per page of rows pays it once per page. Append the `WHERE` clause, then
+/// [`NHI_JSON_PAGE_END`] with the page size bound.
+pub(crate) fn nhi_json_page(postgres: bool) -> String {
+    // SQLite forgets a value is JSON once it leaves a subquery, so it is re-marked with json().
+    let (object, agg) = if postgres {
+        ("json_build_object", "json_agg(obj")
+    } else {
+        ("json_object", "json_group_array(json(obj)")
+    };
+    let fields = NHI_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .map(|c| {
+            if JSON_COLUMNS.contains(&c) && !postgres {
+                format!("'{c}', json({c})")
+            } else {
+                format!("'{c}', {c}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT CAST({agg} ORDER BY name, id) AS TEXT) FROM (SELECT {object}({fields}) AS obj, name, id FROM nhis"
+    )
+}
+
+/// Closes [`nhi_json_page`]: order, then `LIMIT` (bind the page size after it).
+pub(crate) const NHI_JSON_PAGE_END: &str = " ORDER BY name, id LIMIT ";
+
+/// Decodes one page.
+pub(crate) fn nhi_page(json: Option<String>) -> Result<Vec<Nhi>, StoreError> {
+    let Some(json) = json else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<NhiJson> =
+        serde_json::from_str(&json).map_err(|e| StoreError::corrupt("nhis", e))?;
+    rows.into_iter().map(NhiJson::into_nhi).collect()
 }

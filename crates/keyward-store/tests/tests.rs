@@ -428,3 +428,37 @@ async fn a_missing_sqlite_file_is_not_created_by_readers() {
     assert!(matches!(err, StoreError::Uninitialised(_)));
     assert!(!path.exists());
 }
+
+#[tokio::test]
+async fn long_lists_page_through_every_row_in_order() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let now = t("2026-11-22T10:00:00Z");
+        // More than one page, with names that tie so the id breaks the order.
+        let all: Vec<Nhi> = (0..4500)
+            .map(|i| {
+                let mut n = nhi(i, NhiKind::Token, Environment::Test, NhiStatus::Active, now);
+                n.name = format!("tok-{:04}", i / 2);
+                n
+            })
+            .collect();
+        let mut tx = store.begin_write(now).await.unwrap();
+        tx.upsert_nhis(&all).await.unwrap();
+        tx.append(entry("x", "s")).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut seen = Vec::new();
+        let n = store
+            .for_each_nhi(&NhiFilter::default(), now, |n| {
+                seen.push((n.name, n.id.0));
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 4500, "{}", ts.backend());
+        let mut expected: Vec<(String, String)> =
+            all.into_iter().map(|n| (n.name, n.id.0)).collect();
+        expected.sort();
+        assert_eq!(seen, expected, "{}", ts.backend());
+        store.close().await;
+    }
+}

@@ -12,7 +12,7 @@ CREATE TABLE installation (
 
 CREATE TABLE people (
     email TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
     team TEXT,
     manager_email TEXT,
     status TEXT NOT NULL CHECK (status IN ('active', 'departed')),
@@ -22,12 +22,13 @@ CREATE TABLE people (
 );
 CREATE INDEX people_team ON people (team);
 
+-- Names sort by bytes, as in SQLite, so listings come out in the same order on both.
 CREATE TABLE nhis (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('service_account', 'iam_user', 'iam_role', 'access_key', 'api_key', 'token', 'oauth_app', 'certificate', 'ssh_key', 'k8s_service_account', 'ci_secret', 'workload_identity', 'bot', 'other')),
     provider TEXT NOT NULL,
     external_id TEXT,
-    name TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
     declaration TEXT UNIQUE,
     origin TEXT NOT NULL CHECK (origin IN ('declared', 'discovered')),
     environment TEXT NOT NULL CHECK (environment IN ('production', 'staging', 'development', 'test', 'unknown')),
@@ -52,8 +53,6 @@ CREATE TABLE nhis (
     UNIQUE (provider, external_id),
     CHECK ((last_used_state = 'used') = (last_used_at IS NOT NULL))
 );
-CREATE INDEX nhis_kind ON nhis (kind);
-CREATE INDEX nhis_environment ON nhis (environment);
 CREATE INDEX nhis_owner ON nhis (owner);
 CREATE INDEX nhis_expires_at ON nhis (expires_at);
 CREATE INDEX nhis_next_review_due ON nhis (next_review_due);
