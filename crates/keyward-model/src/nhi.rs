@@ -208,6 +208,46 @@ pub struct Nhi {
 }
 
 impl Nhi {
+    /// A new register entry knowing only what identifies it: environment unknown, status
+    /// active, last use unknown, everything else empty.
+    pub fn new(
+        id: NhiId,
+        kind: NhiKind,
+        provider: impl Into<String>,
+        name: impl Into<String>,
+        origin: Origin,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            kind,
+            provider: provider.into(),
+            external_id: None,
+            name: name.into(),
+            declaration: None,
+            origin,
+            environment: Environment::Unknown,
+            owner: None,
+            backup_owner: None,
+            purpose: None,
+            privilege_ceiling: Vec::new(),
+            observed_permissions: Vec::new(),
+            created_at: None,
+            expires_at: None,
+            last_rotated_at: None,
+            last_used_at: None,
+            last_used_state: UsageState::Unknown,
+            last_reviewed_at: None,
+            review_every: None,
+            next_review_due: None,
+            status: NhiStatus::Active,
+            supplier: None,
+            tags: BTreeMap::new(),
+            registered_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The review due date implied by a cadence and the last review, or registration if never
     /// reviewed.
     pub fn review_due(

@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 
 use keyward_manifest::{ManifestError, ManifestErrors, ManifestSet};
-use keyward_model::{DeclaredNhi, Nhi, NhiId, Observation, Origin, UsageState};
-use keyward_store::RunRecord;
+use keyward_model::{DeclaredNhi, Nhi, NhiId, Observation, Origin};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::service::RunFacts;
 use crate::{Service, ServiceError};
 
 /// What an apply did.
@@ -222,14 +222,14 @@ impl Service {
         for (action, subject, payload) in entries {
             self.append_raw(&mut tx, action, subject, payload).await?;
         }
-        let run = RunRecord {
-            id: self.new_id("run"),
-            kind: "apply".into(),
-            connector: "keyward-apply".into(),
-            connector_version: crate::VERSION.into(),
-            actor: self.settings.actor.clone(),
-            started_at: started,
-            finished_at: now,
+        let run_id = self
+            .record_run(
+                &mut tx,
+                RunFacts {
+            kind: "apply",
+            connector: "keyward-apply",
+            connector_version: crate::VERSION,
+            started,
             inputs: set
                 .files
                 .iter()
@@ -243,13 +243,12 @@ impl Service {
                 "updated": report.updated,
                 "unchanged": report.unchanged,
             }),
-        };
-        tx.insert_run(&run).await?;
-        self.append(&mut tx, "run.recorded", &format!("run:{}", run.id), &run)
+                },
+            )
             .await?;
         let committed = tx.commit().await?;
         report.ledger_entries = committed.entries;
-        report.run_id = Some(run.id);
+        report.run_id = Some(run_id);
         Ok(report)
     }
 
@@ -261,37 +260,14 @@ impl Service {
     ) -> Nhi {
         let mut n = match base {
             Some(b) => b.clone(),
-            None => Nhi {
-                id: match self.rng.lock() {
-                    Ok(mut rng) => NhiId::generate(now, &mut *rng),
-                    Err(p) => NhiId::generate(now, &mut *p.into_inner()),
-                },
-                kind: d.kind,
-                provider: d.provider.clone(),
-                external_id: None,
-                name: d.name.clone(),
-                declaration: None,
-                origin: Origin::Declared,
-                environment: d.environment,
-                owner: None,
-                backup_owner: None,
-                purpose: None,
-                privilege_ceiling: Vec::new(),
-                observed_permissions: Vec::new(),
-                created_at: None,
-                expires_at: None,
-                last_rotated_at: None,
-                last_used_at: None,
-                last_used_state: UsageState::Unknown,
-                last_reviewed_at: None,
-                review_every: None,
-                next_review_due: None,
-                status: d.status,
-                supplier: None,
-                tags: Default::default(),
-                registered_at: now,
-                updated_at: now,
-            },
+            None => Nhi::new(
+                self.new_nhi_id(now),
+                d.kind,
+                &d.provider,
+                &d.name,
+                Origin::Declared,
+                now,
+            ),
         };
         let before = n.clone();
         n.kind = d.kind;

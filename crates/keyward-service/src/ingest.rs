@@ -8,11 +8,11 @@ use keyward_model::{
     Credential, DiscoveredCredential, DiscoveredNhi, Environment, Nhi, NhiId, NhiStatus,
     Observation, Origin, UsageState,
 };
-use keyward_store::RunRecord;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::apply::{diff, object};
+use crate::service::RunFacts;
 use crate::{Service, ServiceError};
 
 /// Which source reported a batch of NHIs, for observations and the run record.
@@ -176,28 +176,26 @@ impl Service {
         for (action, subject, payload) in &entries {
             self.append(&mut tx, action, subject, payload).await?;
         }
-        let run = RunRecord {
-            id: self.new_id("run"),
-            kind: "discover".into(),
-            connector: src.connector.clone(),
-            connector_version: src.connector_version.clone(),
-            actor: self.settings.actor.clone(),
-            started_at: started,
-            finished_at: now,
-            inputs: src.inputs.clone(),
-            parameters: src.parameters.clone(),
-            counts: json!({
-                "reported": report.reported,
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "credentials": report.credentials,
-                "conflicts": report.conflicts,
-            }),
-        };
-        tx.insert_run(&run).await?;
-        self.append(&mut tx, "run.recorded", &format!("run:{}", run.id), &run)
-            .await?;
+        self.record_run(
+            &mut tx,
+            RunFacts {
+                kind: "discover",
+                connector: &src.connector,
+                connector_version: &src.connector_version,
+                started,
+                inputs: src.inputs.clone(),
+                parameters: src.parameters.clone(),
+                counts: json!({
+                    "reported": report.reported,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "credentials": report.credentials,
+                    "conflicts": report.conflicts,
+                }),
+            },
+        )
+        .await?;
         report.ledger_entries = tx.commit().await?.entries;
         Ok(report)
     }
@@ -213,40 +211,27 @@ impl Service {
         let Some(b) = before else {
             let (last_used_at, last_used_state) =
                 merge_usage(None, UsageState::Unknown, d.last_used_at, d.last_used_state);
-            return (
-                Nhi {
-                    id: match self.rng.lock() {
-                        Ok(mut rng) => NhiId::generate(now, &mut *rng),
-                        Err(p) => NhiId::generate(now, &mut *p.into_inner()),
-                    },
-                    kind: d.kind,
-                    provider: d.provider.clone(),
-                    external_id: Some(d.external_id.clone()),
-                    name: d.name.clone(),
-                    declaration: None,
-                    origin: Origin::Discovered,
-                    environment: d.environment.unwrap_or(Environment::Unknown),
-                    owner: d.owner.clone(),
-                    backup_owner: None,
-                    purpose: d.purpose.clone(),
-                    privilege_ceiling: Vec::new(),
-                    observed_permissions: sorted(&d.observed_permissions),
-                    created_at: d.created_at,
-                    expires_at: d.expires_at,
-                    last_rotated_at: d.last_rotated_at,
-                    last_used_at,
-                    last_used_state,
-                    last_reviewed_at: None,
-                    review_every: None,
-                    next_review_due: None,
-                    status: d.status.unwrap_or(NhiStatus::Active),
-                    supplier: d.supplier.clone(),
-                    tags: d.tags.clone(),
-                    registered_at: now,
-                    updated_at: now,
-                },
-                conflicts,
+            let mut n = Nhi::new(
+                self.new_nhi_id(now),
+                d.kind,
+                &d.provider,
+                &d.name,
+                Origin::Discovered,
+                now,
             );
+            n.external_id = Some(d.external_id.clone());
+            n.environment = d.environment.unwrap_or(Environment::Unknown);
+            n.owner.clone_from(&d.owner);
+            n.purpose.clone_from(&d.purpose);
+            n.observed_permissions = sorted(&d.observed_permissions);
+            n.created_at = d.created_at;
+            n.expires_at = d.expires_at;
+            n.last_rotated_at = d.last_rotated_at;
+            (n.last_used_at, n.last_used_state) = (last_used_at, last_used_state);
+            n.status = d.status.unwrap_or(NhiStatus::Active);
+            n.supplier.clone_from(&d.supplier);
+            n.tags.clone_from(&d.tags);
+            return (n, conflicts);
         };
         let mut n = b.clone();
         let declared = n.declaration.is_some();

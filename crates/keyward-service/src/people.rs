@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 
 use keyward_model::{Person, PersonStatus};
-use keyward_store::RunRecord;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::apply::object;
+use crate::service::RunFacts;
 use crate::{Service, ServiceError};
 
 /// What an import did.
@@ -84,28 +84,25 @@ impl Service {
             self.append(&mut tx, action, &format!("person:{email}"), payload)
                 .await?;
         }
-        let now = tx.now();
-        let run = RunRecord {
-            id: self.new_id("run"),
-            kind: "people-import".into(),
-            connector: "keyward-people-csv".into(),
-            connector_version: crate::VERSION.into(),
-            actor: self.settings.actor.clone(),
-            started_at: started,
-            finished_at: now,
-            inputs: json!([{"path": source, "sha256": sha256}]),
-            parameters: json!({}),
-            counts: json!({
-                "rows": report.rows,
-                "added": report.added,
-                "updated": report.updated,
-                "departed": report.departed,
-                "unchanged": report.unchanged,
-            }),
-        };
-        tx.insert_run(&run).await?;
-        self.append(&mut tx, "run.recorded", &format!("run:{}", run.id), &run)
-            .await?;
+        self.record_run(
+            &mut tx,
+            RunFacts {
+                kind: "people-import",
+                connector: "keyward-people-csv",
+                connector_version: crate::VERSION,
+                started,
+                inputs: json!([{"path": source, "sha256": sha256}]),
+                parameters: json!({}),
+                counts: json!({
+                    "rows": report.rows,
+                    "added": report.added,
+                    "updated": report.updated,
+                    "departed": report.departed,
+                    "unchanged": report.unchanged,
+                }),
+            },
+        )
+        .await?;
         report.ledger_entries = tx.commit().await?.entries;
         Ok(report)
     }

@@ -57,6 +57,17 @@ pub struct InitReport {
     pub public_key: String,
 }
 
+/// What a run that changed the register records about itself.
+pub(crate) struct RunFacts<'a> {
+    pub kind: &'a str,
+    pub connector: &'a str,
+    pub connector_version: &'a str,
+    pub started: DateTime<Utc>,
+    pub inputs: serde_json::Value,
+    pub parameters: serde_json::Value,
+    pub counts: serde_json::Value,
+}
+
 /// A ledger payload's bytes: compact JSON, struct fields in declaration order, maps sorted.
 pub(crate) fn canonical(payload: &impl Serialize) -> Result<String, ServiceError> {
     serde_json::to_string(payload).map_err(|e| ServiceError::Io {
@@ -244,6 +255,37 @@ impl Service {
         })
         .await?;
         Ok(())
+    }
+
+    /// Records a run's provenance and its ledger entry; returns the run id.
+    pub(crate) async fn record_run(
+        &self,
+        tx: &mut WriteTx,
+        facts: RunFacts<'_>,
+    ) -> Result<String, ServiceError> {
+        let run = keyward_store::RunRecord {
+            id: self.new_id("run"),
+            kind: facts.kind.to_owned(),
+            connector: facts.connector.to_owned(),
+            connector_version: facts.connector_version.to_owned(),
+            actor: self.settings.actor.clone(),
+            started_at: facts.started,
+            finished_at: tx.now(),
+            inputs: facts.inputs,
+            parameters: facts.parameters,
+            counts: facts.counts,
+        };
+        tx.insert_run(&run).await?;
+        self.append(tx, "run.recorded", &format!("run:{}", run.id), &run)
+            .await?;
+        Ok(run.id)
+    }
+
+    pub(crate) fn new_nhi_id(&self, now: DateTime<Utc>) -> keyward_model::NhiId {
+        match self.rng.lock() {
+            Ok(mut rng) => keyward_model::NhiId::generate(now, &mut *rng),
+            Err(poisoned) => keyward_model::NhiId::generate(now, &mut *poisoned.into_inner()),
+        }
     }
 
     pub(crate) fn new_id(&self, prefix: &str) -> String {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::types::Json;
 
-use crate::rows::{CREDENTIAL_COLUMNS, NHI_COLUMNS};
+use crate::rows::CREDENTIAL_COLUMNS;
 use crate::{NhiFilter, Store, StoreError};
 
 /// The installation's identity, recorded by `keyward init`.
@@ -132,7 +132,7 @@ impl Store {
                     qb.push(" AND (name, id) > (").push_bind(name.clone());
                     qb.push(", ").push_bind(id.clone()).push(")");
                 }
-                qb.push(crate::rows::NHI_JSON_PAGE_END).push_bind(PAGE).push(") page");
+                qb.push(crate::rows::NHI_JSON_PAGE_END).push_bind(PAGE).push(crate::rows::NHI_JSON_END);
                 qb.build_query_scalar().fetch_one(p).await.map_err(StoreError::from)?
             });
             let page = crate::rows::nhi_page(json)?;
@@ -172,21 +172,20 @@ impl Store {
         } else {
             "declaration"
         };
-        let mut found = dispatch!(&self.pool, p, _DB => {
-            let mut out = Vec::new();
-            for sql in [
-                format!("SELECT {NHI_COLUMNS} FROM nhis WHERE {column} = $1"),
-                format!("SELECT {NHI_COLUMNS} FROM nhis WHERE external_id = $1 ORDER BY provider"),
-            ] {
-                for row in sqlx::query(&sql).bind(key.to_owned()).fetch_all(p).await? {
-                    out.push(nhi_from_row!(&row));
-                }
-                if !out.is_empty() {
-                    break;
-                }
+        let head = crate::rows::nhi_json_page(self.is_postgres());
+        let mut found = Vec::new();
+        for column in [column, "external_id"] {
+            let json: Option<String> = dispatch!(&self.pool, p, DB => {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(head.as_str());
+                qb.push(format!(" WHERE {column} = ")).push_bind(key.to_owned());
+                qb.push(crate::rows::NHI_JSON_END);
+                qb.build_query_scalar().fetch_one(p).await?
+            });
+            found = crate::rows::nhi_page(json)?;
+            if !found.is_empty() {
+                break;
             }
-            out
-        });
+        }
         match found.len() {
             0 => Err(StoreError::NotFound(format!("NHI `{key}`"))),
             1 => Ok(found.remove(0)),

@@ -8,7 +8,7 @@ use keyward_model::{Cadence, Nhi, NhiId, OwnerRef};
 
 use crate::StoreError;
 
-/// The `nhis` columns in the order [`bind_nhi`](crate::write) binds them.
+/// The `nhis` columns, in the order inserts bind them.
 pub(crate) const NHI_COLUMNS: &str = "id, kind, provider, external_id, name, declaration, origin, \
     environment, owner, backup_owner, purpose, privilege_ceiling, observed_permissions, \
     created_at, expires_at, last_rotated_at, last_used_at, last_used_state, last_reviewed_at, \
@@ -41,56 +41,6 @@ pub(crate) fn cadence(days: Option<i32>) -> Result<Option<Cadence>, StoreError> 
             .ok_or_else(|| StoreError::corrupt("review_every_days", d))
     })
     .transpose()
-}
-
-/// Decodes an `nhis` row (selected with [`NHI_COLUMNS`]) on either backend.
-macro_rules! nhi_from_row {
-    ($row:expr) => {{
-        use sqlx::Row as _;
-        let r = $row;
-        keyward_model::Nhi {
-            id: keyward_model::NhiId(r.try_get("id")?),
-            kind: $crate::rows::parse("kind", &r.try_get::<String, _>("kind")?)?,
-            provider: r.try_get("provider")?,
-            external_id: r.try_get("external_id")?,
-            name: r.try_get("name")?,
-            declaration: r.try_get("declaration")?,
-            origin: $crate::rows::parse("origin", &r.try_get::<String, _>("origin")?)?,
-            environment: $crate::rows::parse(
-                "environment",
-                &r.try_get::<String, _>("environment")?,
-            )?,
-            owner: $crate::rows::owner("owner", r.try_get("owner")?)?,
-            backup_owner: $crate::rows::owner("backup_owner", r.try_get("backup_owner")?)?,
-            purpose: r.try_get("purpose")?,
-            privilege_ceiling: r
-                .try_get::<sqlx::types::Json<Vec<String>>, _>("privilege_ceiling")?
-                .0,
-            observed_permissions: r
-                .try_get::<sqlx::types::Json<Vec<String>>, _>("observed_permissions")?
-                .0,
-            created_at: r.try_get("created_at")?,
-            expires_at: r.try_get("expires_at")?,
-            last_rotated_at: r.try_get("last_rotated_at")?,
-            last_used_at: r.try_get("last_used_at")?,
-            last_used_state: $crate::rows::parse(
-                "last_used_state",
-                &r.try_get::<String, _>("last_used_state")?,
-            )?,
-            last_reviewed_at: r.try_get("last_reviewed_at")?,
-            review_every: $crate::rows::cadence(r.try_get("review_every_days")?)?,
-            next_review_due: r.try_get("next_review_due")?,
-            status: $crate::rows::parse("status", &r.try_get::<String, _>("status")?)?,
-            supplier: r.try_get("supplier")?,
-            tags: r
-                .try_get::<sqlx::types::Json<std::collections::BTreeMap<String, String>>, _>(
-                    "tags",
-                )?
-                .0,
-            registered_at: r.try_get("registered_at")?,
-            updated_at: r.try_get("updated_at")?,
-        }
-    }};
 }
 
 /// Decodes a `credentials` row on either backend.
@@ -222,17 +172,19 @@ impl NhiJson {
 /// Columns the database stores as JSON, which must be embedded rather than quoted.
 const JSON_COLUMNS: [&str; 3] = ["privilege_ceiling", "observed_permissions", "tags"];
 
-/// The start of a query that returns a page of NHIs as one JSON array in one row.
+/// The start of a query that returns NHIs, ordered by name, as one JSON array in one row. Every
+/// read of NHIs goes through it, so rows are decoded in one place.
 ///
 /// Streaming a large list row by row pays a thread hand-off per row in SQLite's driver; one
 /// aggregated value per page of rows pays it once per page. Append the `WHERE` clause, then
 /// [`NHI_JSON_PAGE_END`] with the page size bound.
 pub(crate) fn nhi_json_page(postgres: bool) -> String {
-    // SQLite forgets a value is JSON once it leaves a subquery, so it is re-marked with json().
+    // Each object is rendered as text and the page is joined as text: asking the database to
+    // aggregate JSON values makes it parse every object again.
     let (object, agg) = if postgres {
-        ("json_build_object", "json_agg(obj")
+        ("json_build_object", "string_agg(obj::text, ','")
     } else {
-        ("json_object", "json_group_array(json(obj)")
+        ("json_object", "group_concat(obj, ','")
     };
     let fields = NHI_COLUMNS
         .split(',')
@@ -247,12 +199,16 @@ pub(crate) fn nhi_json_page(postgres: bool) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT CAST({agg} ORDER BY name, id) AS TEXT) FROM (SELECT {object}({fields}) AS obj, name, id FROM nhis"
+        "SELECT '[' || {agg} ORDER BY name, id) || ']' FROM (SELECT {object}({fields}) AS obj, name, id FROM nhis"
     )
 }
 
-/// Closes [`nhi_json_page`]: order, then `LIMIT` (bind the page size after it).
+/// Closes [`nhi_json_page`] for a page: order, then `LIMIT` (bind the page size, then push
+/// [`NHI_JSON_END`]).
 pub(crate) const NHI_JSON_PAGE_END: &str = " ORDER BY name, id LIMIT ";
+
+/// Closes [`nhi_json_page`].
+pub(crate) const NHI_JSON_END: &str = ") page";
 
 /// Decodes one page.
 pub(crate) fn nhi_page(json: Option<String>) -> Result<Vec<Nhi>, StoreError> {

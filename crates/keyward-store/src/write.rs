@@ -6,7 +6,7 @@ use keyward_model::{Credential, Nhi, Observation, Person};
 use sqlx::types::Json;
 
 use crate::read::RunRecord;
-use crate::rows::{CREDENTIAL_COLUMNS, NHI_COLUMNS};
+use crate::rows::{CREDENTIAL_COLUMNS, NHI_COLUMNS, NHI_JSON_END, nhi_json_page, nhi_page};
 use crate::store::Backend;
 use crate::{Store, StoreError};
 
@@ -98,6 +98,10 @@ impl Store {
 }
 
 impl WriteTx {
+    fn is_postgres(&self) -> bool {
+        matches!(self.tx, Backend::Postgres(_))
+    }
+
     /// The time this write happens at.
     pub fn now(&self) -> DateTime<Utc> {
         self.now
@@ -347,18 +351,18 @@ impl WriteTx {
 
     /// The NHIs governed by these declaration names.
     pub async fn nhis_by_declarations(&mut self, names: &[&str]) -> Result<Vec<Nhi>, StoreError> {
+        let head = nhi_json_page(self.is_postgres());
         let mut out = Vec::new();
         dispatch!(&mut self.tx, t, DB => {
             for chunk in names.chunks(BATCH) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {NHI_COLUMNS} FROM nhis WHERE declaration IN ("));
+                let mut qb = sqlx::QueryBuilder::<DB>::new(&head);
+                qb.push(" WHERE declaration IN (");
                 let mut sep = qb.separated(", ");
                 for n in chunk {
                     sep.push_bind((*n).to_owned());
                 }
-                qb.push(")");
-                for row in qb.build().fetch_all(&mut **t).await? {
-                    out.push(nhi_from_row!(&row));
-                }
+                qb.push(")").push(NHI_JSON_END);
+                out.extend(nhi_page(qb.build_query_scalar().fetch_one(&mut **t).await?)?);
             }
         });
         Ok(out)
@@ -369,17 +373,17 @@ impl WriteTx {
         &mut self,
         keys: &[(&str, &str)],
     ) -> Result<Vec<Nhi>, StoreError> {
+        let head = nhi_json_page(self.is_postgres());
         let mut out = Vec::new();
         dispatch!(&mut self.tx, t, DB => {
             for chunk in keys.chunks(BATCH) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {NHI_COLUMNS} FROM nhis WHERE (provider, external_id) IN ("));
+                let mut qb = sqlx::QueryBuilder::<DB>::new(&head);
+                qb.push(" WHERE (provider, external_id) IN (");
                 qb.push_values(chunk, |mut b, (p, e)| {
                     b.push_bind((*p).to_owned()).push_bind((*e).to_owned());
                 });
-                qb.push(")");
-                for row in qb.build().fetch_all(&mut **t).await? {
-                    out.push(nhi_from_row!(&row));
-                }
+                qb.push(")").push(NHI_JSON_END);
+                out.extend(nhi_page(qb.build_query_scalar().fetch_one(&mut **t).await?)?);
             }
         });
         Ok(out)
