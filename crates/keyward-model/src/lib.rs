@@ -20,7 +20,9 @@ pub use enums::{
     CredentialKind, CredentialStatus, Environment, NhiKind, NhiStatus, Origin, ParseEnumError,
     PersonStatus, UsageState,
 };
-pub use nhi::{Cadence, CadenceError, Credential, DeclaredNhi, Nhi, NhiId, Observation, new_id};
+pub use nhi::{
+    Cadence, CadenceError, Credential, DeclaredNhi, IdGenerator, Nhi, NhiId, Observation,
+};
 pub use owner::{OwnerRef, OwnerRefError};
 pub use person::Person;
 pub use secret::{FingerprintKey, Fingerprinter, SecretValue, preview};

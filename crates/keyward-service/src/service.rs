@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use keyward_ledger::NewEntry;
-use keyward_model::Clock;
+use keyward_model::{Clock, IdGenerator};
 use keyward_store::{Location, Store, StoreError, WriteTx};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -39,7 +39,7 @@ pub struct Service {
     pub(crate) store: Store,
     pub(crate) keyring: Option<Keyring>,
     pub(crate) settings: Settings,
-    pub(crate) rng: Mutex<StdRng>,
+    pub(crate) ids: Mutex<IdGenerator<StdRng>>,
 }
 
 /// What `init` did.
@@ -181,14 +181,14 @@ impl Service {
             store,
             keyring,
             settings,
-            rng: Mutex::new(StdRng::from_entropy()),
+            ids: Mutex::new(IdGenerator::new(StdRng::from_entropy())),
         }
     }
 
     /// Makes ids reproducible, for tests and the demo.
     pub fn seed_ids(&self, seed: u64) {
-        if let Ok(mut rng) = self.rng.lock() {
-            *rng = StdRng::seed_from_u64(seed);
+        if let Ok(mut ids) = self.ids.lock() {
+            *ids = IdGenerator::new(StdRng::seed_from_u64(seed));
         }
     }
 
@@ -282,17 +282,17 @@ impl Service {
     }
 
     pub(crate) fn new_nhi_id(&self, now: DateTime<Utc>) -> keyward_model::NhiId {
-        match self.rng.lock() {
-            Ok(mut rng) => keyward_model::NhiId::generate(now, &mut *rng),
-            Err(poisoned) => keyward_model::NhiId::generate(now, &mut *poisoned.into_inner()),
-        }
+        keyward_model::NhiId(self.new_id_at("nhi", now))
     }
 
     pub(crate) fn new_id(&self, prefix: &str) -> String {
-        let now = self.now();
-        match self.rng.lock() {
-            Ok(mut rng) => keyward_model::new_id(prefix, now, &mut *rng),
-            Err(poisoned) => keyward_model::new_id(prefix, now, &mut *poisoned.into_inner()),
+        self.new_id_at(prefix, self.now())
+    }
+
+    fn new_id_at(&self, prefix: &str, now: DateTime<Utc>) -> String {
+        match self.ids.lock() {
+            Ok(mut ids) => ids.next(prefix, now),
+            Err(poisoned) => poisoned.into_inner().next(prefix, now),
         }
     }
 }

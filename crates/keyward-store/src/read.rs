@@ -88,6 +88,9 @@ pub struct PostureCounts {
     pub people_departed: i64,
 }
 
+/// NHIs per page when streaming a list.
+const NHI_PAGE: usize = 2000;
+
 impl Store {
     /// The installation record, if the store was initialised.
     pub async fn installation(&self) -> Result<Option<Installation>, StoreError> {
@@ -109,7 +112,8 @@ impl Store {
         }))
     }
 
-    /// Streams the NHIs matching `filter` (ordered by name) to `each`, without collecting them.
+    /// Streams the NHIs matching `filter` to `each` in id order, which is registration order, without
+    /// collecting them.
     pub async fn for_each_nhi<E, F>(
         &self,
         filter: &NhiFilter,
@@ -120,35 +124,51 @@ impl Store {
         E: From<StoreError>,
         F: FnMut(Nhi) -> Result<(), E>,
     {
-        const PAGE: i64 = 2000;
-        let head = crate::rows::nhi_json_page(self.is_postgres());
+        // The next page is read (and decoded) while this one is handed out, so the database and
+        // the consumer work at the same time.
+        let fetch = |after: Option<String>| {
+            let (store, filter) = (self.clone(), filter.clone());
+            tokio::spawn(async move { store.nhi_page(&filter, now, after.as_ref()).await })
+        };
         let mut n = 0u64;
-        let mut after: Option<(String, String)> = None;
-        loop {
-            let json: Option<String> = dispatch!(&self.pool, p, DB => {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(head.as_str());
-                push_filter!(&mut qb, filter, now);
-                if let Some((name, id)) = &after {
-                    qb.push(" AND (name, id) > (").push_bind(name.clone());
-                    qb.push(", ").push_bind(id.clone()).push(")");
-                }
-                qb.push(crate::rows::NHI_JSON_PAGE_END).push_bind(PAGE).push(crate::rows::NHI_JSON_END);
-                qb.build_query_scalar().fetch_one(p).await.map_err(StoreError::from)?
-            });
-            let page = crate::rows::nhi_page(json)?;
-            let full = page.len() as i64 == PAGE;
-            if let Some(last) = page.last() {
-                after = Some((last.name.clone(), last.id.0.clone()));
+        let mut next = Some(fetch(None));
+        while let Some(task) = next.take() {
+            let page = task
+                .await
+                .map_err(|e| StoreError::corrupt("nhis", format!("page reader stopped: {e}")))??;
+            if page.len() == NHI_PAGE
+                && let Some(last) = page.last()
+            {
+                next = Some(fetch(Some(last.id.0.clone())));
             }
             for nhi in page {
                 each(nhi)?;
                 n += 1;
             }
-            if !full {
-                break;
-            }
         }
         Ok(n)
+    }
+
+    /// One page of the NHIs matching `filter`, after the id `after`.
+    async fn nhi_page(
+        &self,
+        filter: &NhiFilter,
+        now: DateTime<Utc>,
+        after: Option<&String>,
+    ) -> Result<Vec<Nhi>, StoreError> {
+        let head = crate::rows::nhi_json_page(self.is_postgres());
+        let json: Option<String> = dispatch!(&self.pool, p, DB => {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(head.as_str());
+            push_filter!(&mut qb, filter, now);
+            if let Some(id) = after {
+                qb.push(" AND id > ").push_bind(id.clone());
+            }
+            qb.push(crate::rows::NHI_JSON_PAGE_END)
+                .push_bind(i64::try_from(NHI_PAGE).unwrap_or(i64::MAX))
+                .push(crate::rows::NHI_JSON_END);
+            qb.build_query_scalar().fetch_one(p).await?
+        });
+        crate::rows::nhi_page(json)
     }
 
     /// Counts the NHIs matching `filter`.

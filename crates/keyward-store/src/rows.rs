@@ -172,7 +172,8 @@ impl NhiJson {
 /// Columns the database stores as JSON, which must be embedded rather than quoted.
 const JSON_COLUMNS: [&str; 3] = ["privilege_ceiling", "observed_permissions", "tags"];
 
-/// The start of a query that returns NHIs, ordered by name, as one JSON array in one row. Every
+/// The start of a query that returns NHIs, in id (registration) order, as one JSON array in
+/// one row. Every
 /// read of NHIs goes through it, so rows are decoded in one place.
 ///
 /// Streaming a large list row by row pays a thread hand-off per row in SQLite's driver; one
@@ -199,13 +200,13 @@ pub(crate) fn nhi_json_page(postgres: bool) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT '[' || {agg} ORDER BY name, id) || ']' FROM (SELECT {object}({fields}) AS obj, name, id FROM nhis"
+        "SELECT '[' || {agg} ORDER BY id) || ']' FROM (SELECT {object}({fields}) AS obj, id FROM nhis"
     )
 }
 
 /// Closes [`nhi_json_page`] for a page: order, then `LIMIT` (bind the page size, then push
 /// [`NHI_JSON_END`]).
-pub(crate) const NHI_JSON_PAGE_END: &str = " ORDER BY name, id LIMIT ";
+pub(crate) const NHI_JSON_PAGE_END: &str = " ORDER BY id LIMIT ";
 
 /// Closes [`nhi_json_page`].
 pub(crate) const NHI_JSON_END: &str = ") page";

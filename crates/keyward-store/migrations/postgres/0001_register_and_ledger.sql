@@ -22,7 +22,7 @@ CREATE TABLE people (
 );
 CREATE INDEX people_team ON people (team);
 
--- Names sort by bytes, as in SQLite, so listings come out in the same order on both.
+-- Names sort by bytes, as in SQLite, so sorting by name gives the same order on both.
 CREATE TABLE nhis (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('service_account', 'iam_user', 'iam_role', 'access_key', 'api_key', 'token', 'oauth_app', 'certificate', 'ssh_key', 'k8s_service_account', 'ci_secret', 'workload_identity', 'bot', 'other')),
@@ -56,7 +56,6 @@ CREATE TABLE nhis (
 CREATE INDEX nhis_owner ON nhis (owner);
 CREATE INDEX nhis_expires_at ON nhis (expires_at);
 CREATE INDEX nhis_next_review_due ON nhis (next_review_due);
-CREATE INDEX nhis_name ON nhis (name, id);
 
 CREATE TABLE credentials (
     id TEXT PRIMARY KEY,

@@ -57,7 +57,6 @@ CREATE TABLE nhis (
 CREATE INDEX nhis_owner ON nhis (owner);
 CREATE INDEX nhis_expires_at ON nhis (expires_at);
 CREATE INDEX nhis_next_review_due ON nhis (next_review_due);
-CREATE INDEX nhis_name ON nhis (name, id);
 
 CREATE TABLE credentials (
     id TEXT PRIMARY KEY,
