@@ -45,7 +45,7 @@ impl Store {
                     .busy_timeout(Duration::from_secs(30))
                     .pragma("cache_size", "-65536")
                     .pragma("temp_store", "memory")
-                    .pragma("mmap_size", "17179869184") // reads without a system call per page
+                    .pragma("mmap_size", "268435456") // reads without a system call per page
                     // Rows cross from the SQLite worker thread in this many at a time; the default
                     // of 50 makes streaming large lists pay a thread wake-up every few rows.
                     .row_buffer_size(4096);
