@@ -105,9 +105,10 @@ macro_rules! person_from_row {
     }};
 }
 
-/// One `nhis` row as the database renders it to JSON; see [`nhi_json_page`].
-#[derive(serde::Deserialize)]
-pub(crate) struct NhiJson {
+/// One `nhis` row, as the database renders it to a JSON array ([`nhi_json_page`]) or as a
+/// plain row. The fields are in [`NHI_COLUMNS`] order, which the JSON form relies on.
+#[derive(serde::Deserialize, sqlx::FromRow)]
+pub(crate) struct NhiRecord {
     id: String,
     kind: String,
     provider: String,
@@ -119,7 +120,9 @@ pub(crate) struct NhiJson {
     owner: Option<String>,
     backup_owner: Option<String>,
     purpose: Option<String>,
+    #[sqlx(json)]
     privilege_ceiling: Vec<String>,
+    #[sqlx(json)]
     observed_permissions: Vec<String>,
     created_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
@@ -131,12 +134,13 @@ pub(crate) struct NhiJson {
     next_review_due: Option<DateTime<Utc>>,
     status: String,
     supplier: Option<String>,
+    #[sqlx(json)]
     tags: BTreeMap<String, String>,
     registered_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
-impl NhiJson {
+impl NhiRecord {
     pub(crate) fn into_nhi(self) -> Result<Nhi, StoreError> {
         Ok(Nhi {
             id: NhiId(self.id),
@@ -180,21 +184,21 @@ const JSON_COLUMNS: [&str; 3] = ["privilege_ceiling", "observed_permissions", "t
 /// aggregated value per page of rows pays it once per page. Append the `WHERE` clause, then
 /// [`NHI_JSON_PAGE_END`] with the page size bound.
 pub(crate) fn nhi_json_page(postgres: bool) -> String {
-    // Each object is rendered as text and the page is joined as text: asking the database to
-    // aggregate JSON values makes it parse every object again.
+    // Each row is rendered as a JSON array (no keys to write) and the page is joined as text:
+    // asking the database to aggregate JSON values makes it parse every row again.
     let (object, agg) = if postgres {
-        ("json_build_object", "string_agg(obj::text, ','")
+        ("json_build_array", "string_agg(obj::text, ','")
     } else {
-        ("json_object", "group_concat(obj, ','")
+        ("json_array", "group_concat(obj, ','")
     };
     let fields = NHI_COLUMNS
         .split(',')
         .map(str::trim)
         .map(|c| {
             if JSON_COLUMNS.contains(&c) && !postgres {
-                format!("'{c}', json({c})")
+                format!("json({c})")
             } else {
-                format!("'{c}', {c}")
+                c.to_owned()
             }
         })
         .collect::<Vec<_>>()
@@ -216,7 +220,7 @@ pub(crate) fn nhi_page(json: Option<String>) -> Result<Vec<Nhi>, StoreError> {
     let Some(json) = json else {
         return Ok(Vec::new());
     };
-    let rows: Vec<NhiJson> =
+    let rows: Vec<NhiRecord> =
         serde_json::from_str(&json).map_err(|e| StoreError::corrupt("nhis", e))?;
-    rows.into_iter().map(NhiJson::into_nhi).collect()
+    rows.into_iter().map(NhiRecord::into_nhi).collect()
 }

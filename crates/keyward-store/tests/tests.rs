@@ -106,6 +106,15 @@ async fn schema_accepts_every_model_value_and_reads_back_equal() {
             .unwrap();
         all.sort_by(|a, b| a.id.cmp(&b.id));
         assert_eq!(back, all, "{}", ts.backend());
+        // Lookups decode through the JSON form; they must agree with the listing.
+        for n in &all {
+            assert_eq!(
+                &store.find_nhi(&n.id.0).await.unwrap(),
+                n,
+                "{}",
+                ts.backend()
+            );
+        }
         store.close().await;
     }
 }
