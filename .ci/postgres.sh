@@ -2,11 +2,12 @@
 # Starts or stops a throwaway PostgreSQL server on 127.0.0.1 for the conformance tests.
 #   .ci/postgres.sh start   -> prints the admin URL to export as KEYWARD_TEST_DATABASE_URL
 #   .ci/postgres.sh stop
-# Installs Debian's postgresql package when it is missing. The cluster lives under target/.
+# Installs Debian's postgresql package when it is missing. The cluster lives under /tmp, where
+# the postgres user can reach it whatever the permissions of the checkout's parent directories.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 port=${KEYWARD_PG_PORT:-54329}
-data=${KEYWARD_PG_DIR:-$repo/target/pg/data}
+data=${KEYWARD_PG_DIR:-${TMPDIR:-/tmp}/keyward-pg-$(printf '%s' "$repo" | sha256sum | cut -c1-12)/data}
 run_as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
