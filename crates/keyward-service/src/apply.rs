@@ -1,9 +1,14 @@
 //! `keyward apply`: make the register match the declarations, idempotently.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
 
 use keyward_manifest::{ManifestError, ManifestErrors, ManifestSet};
-use keyward_model::{DeclaredNhi, Nhi, NhiId, Observation, Origin};
+use keyward_model::{
+    Cadence, DeclaredNhi, Environment, Nhi, NhiId, NhiKind, NhiStatus, Observation, Origin,
+    OwnerRef,
+};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -59,7 +64,70 @@ fn same_declared(before: &Nhi, after: &Nhi) -> bool {
 struct DeclaredPayload<'a> {
     declaration: &'a str,
     source: &'a str,
-    nhi: &'a Nhi,
+    nhi: Declared<'a>,
+}
+
+/// A newly declared NHI's state as its ledger entry records it: the fields that are set,
+/// without what the entry already says (its id is the subject, its registration time the
+/// entry's time) or what only sources report (usage, observed permissions).
+#[derive(Serialize)]
+struct Declared<'a> {
+    kind: NhiKind,
+    provider: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+    name: &'a str,
+    environment: Environment,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a OwnerRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup_owner: Option<&'a OwnerRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purpose: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    privilege_ceiling: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_rotated_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_reviewed_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review_every: Option<Cadence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_review_due: Option<DateTime<Utc>>,
+    status: NhiStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supplier: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tags: &'a BTreeMap<String, String>,
+}
+
+impl<'a> Declared<'a> {
+    fn of(n: &'a Nhi) -> Self {
+        Self {
+            kind: n.kind,
+            provider: &n.provider,
+            external_id: n.external_id.as_deref(),
+            name: &n.name,
+            environment: n.environment,
+            owner: n.owner.as_ref(),
+            backup_owner: n.backup_owner.as_ref(),
+            purpose: n.purpose.as_deref(),
+            privilege_ceiling: &n.privilege_ceiling,
+            created_at: n.created_at,
+            expires_at: n.expires_at,
+            last_rotated_at: n.last_rotated_at,
+            last_reviewed_at: n.last_reviewed_at,
+            review_every: n.review_every,
+            next_review_due: n.next_review_due,
+            status: n.status,
+            supplier: n.supplier.as_deref(),
+            tags: &n.tags,
+        }
+    }
 }
 
 /// The declared fields of an NHI, as recorded in the ledger when they change.
@@ -108,22 +176,34 @@ impl Service {
         let mut tx = self.begin().await?;
         let now = tx.now();
         let names: Vec<&str> = set.nhis.iter().map(|d| d.name.as_str()).collect();
-        let by_decl: HashMap<String, Nhi> = tx
-            .nhis_by_declarations(&names)
-            .await?
-            .into_iter()
-            .filter_map(|n| n.declaration.clone().map(|d| (d, n)))
+        let declared = tx.nhis_by_declarations(&names).await?;
+        let by_decl: HashMap<&str, &Nhi> = declared
+            .iter()
+            .filter_map(|n| n.declaration.as_deref().map(|d| (d, n)))
             .collect();
+        // Who holds each declared external id. A declaration that still names its NHI's own id
+        // needs no lookup: the id is unique per provider.
+        let keeps_id = |d: &DeclaredNhi| {
+            by_decl.get(d.name.as_str()).is_some_and(|n| {
+                d.external_id.is_some()
+                    && n.provider == d.provider
+                    && n.external_id == d.external_id
+            })
+        };
         let ext_keys: Vec<(&str, &str)> = set
             .nhis
             .iter()
+            .filter(|d| !keeps_id(d))
             .filter_map(|d| d.external_id.as_deref().map(|e| (d.provider.as_str(), e)))
             .collect();
-        let by_ext: HashMap<(String, String), Nhi> = tx
-            .nhis_by_external_ids(&ext_keys)
-            .await?
-            .into_iter()
-            .filter_map(|n| n.external_id.clone().map(|e| ((n.provider.clone(), e), n)))
+        let holders = tx.nhis_by_external_ids(&ext_keys).await?;
+        let by_ext: HashMap<(&str, &str), &Nhi> = holders
+            .iter()
+            .filter_map(|n| {
+                n.external_id
+                    .as_deref()
+                    .map(|e| ((n.provider.as_str(), e), n))
+            })
             .collect();
 
         let mut report = ApplyReport {
@@ -132,14 +212,23 @@ impl Service {
             ..ApplyReport::default()
         };
         let mut errors = Vec::new();
+        // NHIs new to the register (inserted without upserts), and changes to registered ones;
+        // each with the declaration behind it. Ledger payloads are encoded as they are appended,
+        // so a large apply never holds them all.
+        let mut created: Vec<Nhi> = Vec::new();
+        let mut created_by: Vec<&DeclaredNhi> = Vec::new();
         let mut writes: Vec<Nhi> = Vec::new();
-        let mut observations = Vec::new();
-        let mut entries: Vec<(&'static str, String, String)> = Vec::new();
+        let mut changes: Vec<(&DeclaredNhi, &'static str, Map<String, Value>)> = Vec::new();
 
         for d in &set.nhis {
-            let ext_key = d.external_id.clone().map(|e| (d.provider.clone(), e));
-            let holder = ext_key.as_ref().and_then(|k| by_ext.get(k));
-            let existing = by_decl.get(&d.name);
+            let existing = by_decl.get(d.name.as_str()).copied();
+            let holder = if keeps_id(d) {
+                existing
+            } else {
+                d.external_id
+                    .as_deref()
+                    .and_then(|e| by_ext.get(&(d.provider.as_str(), e)).copied())
+            };
             if let (Some(holder), Some(existing)) = (holder, existing)
                 && holder.id != existing.id
             {
@@ -177,35 +266,18 @@ impl Service {
             match base {
                 Some(before) if same_declared(before, &desired) => report.unchanged += 1,
                 Some(before) => {
-                    let changes = diff(&governed(before), &governed(&desired));
                     if action == "nhi.adopted" {
                         report.adopted += 1;
                     } else {
                         report.updated += 1;
                     }
-                    entries.push((
-                        action,
-                        format!("nhi:{}", desired.id),
-                        json!({"declaration": d.name, "source": d.source, "changes": changes})
-                            .to_string(),
-                    ));
-                    observations.push(self.declaration_observation(d, &desired.id, now));
+                    changes.push((d, action, diff(&governed(before), &governed(&desired))));
                     writes.push(desired);
                 }
                 None => {
                     report.created += 1;
-                    let payload = DeclaredPayload {
-                        declaration: &d.name,
-                        source: &d.source,
-                        nhi: &desired,
-                    };
-                    entries.push((
-                        action,
-                        format!("nhi:{}", desired.id),
-                        crate::service::canonical(&payload)?,
-                    ));
-                    observations.push(self.declaration_observation(d, &desired.id, now));
-                    writes.push(desired);
+                    created_by.push(d);
+                    created.push(desired);
                 }
             }
         }
@@ -213,14 +285,45 @@ impl Service {
             tx.rollback().await?;
             return Err(ServiceError::Invalid(ManifestErrors(errors)));
         }
-        if writes.is_empty() || dry_run {
+        if (writes.is_empty() && created.is_empty()) || dry_run {
             tx.rollback().await?;
             return Ok(report);
         }
+        tx.insert_nhis(&created).await?;
         tx.upsert_nhis(&writes).await?;
-        tx.upsert_observations(&observations).await?;
-        for (action, subject, payload) in entries {
-            self.append_raw(&mut tx, action, subject, payload).await?;
+        let observations = |decls: &mut dyn Iterator<Item = (&DeclaredNhi, &Nhi)>| {
+            decls
+                .map(|(d, n)| self.declaration_observation(d, &n.id, now))
+                .collect::<Vec<_>>()
+        };
+        tx.insert_observations(&observations(&mut created_by.iter().copied().zip(&created)))
+            .await?;
+        tx.upsert_observations(&observations(
+            &mut changes.iter().map(|(d, _, _)| *d).zip(&writes),
+        ))
+        .await?;
+        for (d, n) in created_by.iter().zip(&created) {
+            let payload = DeclaredPayload {
+                declaration: &d.name,
+                source: &d.source,
+                nhi: Declared::of(n),
+            };
+            self.append_raw(
+                &mut tx,
+                "nhi.declared",
+                format!("nhi:{}", n.id),
+                crate::service::canonical(&payload)?,
+            )
+            .await?;
+        }
+        for ((d, action, changes), n) in changes.into_iter().zip(&writes) {
+            self.append_raw(
+                &mut tx,
+                action,
+                format!("nhi:{}", n.id),
+                json!({"declaration": d.name, "source": d.source, "changes": changes}).to_string(),
+            )
+            .await?;
         }
         let run_id = self
             .record_run(
@@ -269,7 +372,6 @@ impl Service {
                 now,
             ),
         };
-        let before = n.clone();
         n.kind = d.kind;
         n.provider.clone_from(&d.provider);
         n.external_id.clone_from(&d.external_id);
@@ -290,9 +392,8 @@ impl Service {
         n.last_reviewed_at = d.last_reviewed_at.or(n.last_reviewed_at);
         n.tags.clone_from(&d.labels);
         n.next_review_due = Nhi::review_due(n.review_every, n.last_reviewed_at, n.registered_at);
-        if !same_declared(&before, &n) {
-            n.updated_at = now;
-        }
+        // Callers keep the NHI as it was when nothing declared changed; otherwise it changes now.
+        n.updated_at = now;
         n
     }
 

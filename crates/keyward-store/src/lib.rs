@@ -15,6 +15,7 @@ mod dispatch;
 mod rows;
 #[macro_use]
 mod filter;
+mod bulk;
 mod error;
 mod location;
 mod read;

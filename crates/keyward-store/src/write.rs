@@ -5,13 +5,115 @@ use keyward_ledger::{Checkpoint, Entry, LedgerKey, NewEntry};
 use keyward_model::{Credential, Nhi, Observation, Person};
 use sqlx::types::Json;
 
+use crate::bulk::{Cell, Col, POSTGRES_PAGE, SQLITE_PAGE, Table, json_page};
+
 use crate::read::RunRecord;
-use crate::rows::{CREDENTIAL_COLUMNS, NHI_COLUMNS, NHI_JSON_END, nhi_json_page, nhi_page};
+use crate::rows::{CREDENTIAL_COLUMNS, NHI_JSON_END, nhi_json_page, nhi_page};
 use crate::store::Backend;
 use crate::{Store, StoreError};
 
-/// Rows per multi-row statement: well under both backends' bind-parameter limits.
+/// Keys per lookup statement: well under both backends' bind-parameter limits.
 const BATCH: usize = 500;
+
+const NHIS: Table = Table {
+    name: "nhis",
+    columns: &[
+        ("id", Col::Text),
+        ("kind", Col::Text),
+        ("provider", Col::Text),
+        ("external_id", Col::Text),
+        ("name", Col::Text),
+        ("declaration", Col::Text),
+        ("origin", Col::Text),
+        ("environment", Col::Text),
+        ("owner", Col::Text),
+        ("backup_owner", Col::Text),
+        ("purpose", Col::Text),
+        ("privilege_ceiling", Col::Json),
+        ("observed_permissions", Col::Json),
+        ("created_at", Col::Time),
+        ("expires_at", Col::Time),
+        ("last_rotated_at", Col::Time),
+        ("last_used_at", Col::Time),
+        ("last_used_state", Col::Text),
+        ("last_reviewed_at", Col::Time),
+        ("review_every_days", Col::Int),
+        ("next_review_due", Col::Time),
+        ("status", Col::Text),
+        ("supplier", Col::Text),
+        ("tags", Col::Json),
+        ("registered_at", Col::Time),
+        ("updated_at", Col::Time),
+    ],
+    key: "(id)",
+    keep: &["registered_at"],
+};
+
+const CREDENTIALS: Table = Table {
+    name: "credentials",
+    columns: &[
+        ("id", Col::Text),
+        ("nhi_id", Col::Text),
+        ("kind", Col::Text),
+        ("external_id", Col::Text),
+        ("fingerprint", Col::Text),
+        ("preview", Col::Text),
+        ("status", Col::Text),
+        ("created_at", Col::Time),
+        ("expires_at", Col::Time),
+        ("last_rotated_at", Col::Time),
+        ("last_used_at", Col::Time),
+        ("last_used_state", Col::Text),
+    ],
+    key: "(id)",
+    keep: &[],
+};
+
+const OBSERVATIONS: Table = Table {
+    name: "observations",
+    columns: &[
+        ("nhi_id", Col::Text),
+        ("source", Col::Text),
+        ("connector", Col::Text),
+        ("connector_version", Col::Text),
+        ("locator", Col::Text),
+        ("first_seen_at", Col::Time),
+        ("last_seen_at", Col::Time),
+    ],
+    key: "(nhi_id, source)",
+    keep: &["first_seen_at"],
+};
+
+const PEOPLE: Table = Table {
+    name: "people",
+    columns: &[
+        ("email", Col::Text),
+        ("name", Col::Text),
+        ("team", Col::Text),
+        ("manager_email", Col::Text),
+        ("status", Col::Text),
+        ("departed_on", Col::Text),
+        ("updated_at", Col::Time),
+    ],
+    key: "(email)",
+    keep: &[],
+};
+
+const LEDGER: Table = Table {
+    name: "ledger",
+    columns: &[
+        ("seq", Col::Int),
+        ("at", Col::Time),
+        ("actor", Col::Text),
+        ("action", Col::Text),
+        ("subject", Col::Text),
+        ("payload", Col::Text),
+        ("prev_hash", Col::Text),
+        ("hash", Col::Text),
+    ],
+    key: "",
+    keep: &[],
+};
 
 /// Checkpoint at least this often even when few entries were appended.
 const CHECKPOINT_MAX_AGE: Duration = Duration::hours(1);
@@ -125,176 +227,185 @@ impl WriteTx {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
-        dispatch!(&mut self.tx, t, DB => {
-            for chunk in pending.chunks(BATCH) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(
-                    "INSERT INTO ledger (seq, at, actor, action, subject, payload, prev_hash, hash) ",
-                );
-                qb.push_values(chunk, |mut b, e| {
-                    b.push_bind(e.seq)
-                        .push_bind(e.at)
-                        .push_bind(e.actor.clone())
-                        .push_bind(e.action.clone())
-                        .push_bind(e.subject.clone())
-                        .push_bind(e.payload.clone())
-                        .push_bind(e.prev_hash.clone())
-                        .push_bind(e.hash.clone());
-                });
-                qb.build().execute(&mut **t).await?;
+        self.bulk(&LEDGER, &pending, false, |e| {
+            Ok(vec![
+                Cell::Int(Some(e.seq)),
+                Cell::Time(Some(e.at)),
+                Cell::Text(Some(&e.actor)),
+                Cell::Text(Some(&e.action)),
+                Cell::Text(Some(&e.subject)),
+                Cell::Text(Some(&e.payload)),
+                Cell::Text(Some(&e.prev_hash)),
+                Cell::Text(Some(&e.hash)),
+            ])
+        })
+        .await
+    }
+
+    /// Writes `items` into `table` a page at a time, each row's cells made by `row` in the
+    /// table's column order; `upsert` replaces rows whose key exists instead of failing.
+    async fn bulk<T>(
+        &mut self,
+        table: &Table,
+        items: &[T],
+        upsert: bool,
+        row: impl for<'r> Fn(&'r T) -> Result<Vec<Cell<'r>>, StoreError>,
+    ) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        match &mut self.tx {
+            Backend::Sqlite(t) => {
+                let head = table.sqlite_insert_head();
+                let tail = table.on_conflict(upsert);
+                for chunk in items.chunks(SQLITE_PAGE) {
+                    let rows = chunk.iter().map(&row).collect::<Result<Vec<_>, _>>()?;
+                    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(&head);
+                    qb.push_values(rows, |mut b, cells| {
+                        for cell in cells {
+                            match cell {
+                                Cell::Text(v) => b.push_bind(v),
+                                Cell::Owned(v) => b.push_bind(v),
+                                Cell::Int(v) => b.push_bind(v),
+                                Cell::Time(v) => b.push_bind(v),
+                                Cell::Json(v) => b.push_bind(v),
+                            };
+                        }
+                    });
+                    qb.push(&tail);
+                    qb.build().execute(&mut **t).await.map_err(conflict)?;
+                }
             }
-        });
+            Backend::Postgres(t) => {
+                let sql = table.postgres_insert(upsert);
+                for chunk in items.chunks(POSTGRES_PAGE) {
+                    let rows = chunk.iter().map(&row).collect::<Result<Vec<_>, _>>()?;
+                    sqlx::query(&sql)
+                        .bind(json_page(&rows)?)
+                        .execute(&mut **t)
+                        .await
+                        .map_err(conflict)?;
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Inserts NHIs that are not registered yet (faster than [`Self::upsert_nhis`]; an id
+    /// already present is a conflict).
+    pub async fn insert_nhis(&mut self, nhis: &[Nhi]) -> Result<(), StoreError> {
+        self.write_nhis(nhis, false).await
     }
 
     /// Inserts or replaces NHIs by id.
     pub async fn upsert_nhis(&mut self, nhis: &[Nhi]) -> Result<(), StoreError> {
-        if nhis.is_empty() {
-            return Ok(());
-        }
-        self.changed = true;
-        let updates = NHI_COLUMNS
-            .split(',')
-            .map(str::trim)
-            .filter(|c| *c != "id" && *c != "registered_at")
-            .map(|c| format!("{c} = excluded.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        dispatch!(&mut self.tx, t, DB => {
-            for chunk in nhis.chunks(BATCH) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(format!("INSERT INTO nhis ({NHI_COLUMNS}) "));
-                qb.push_values(chunk, |mut b, n| {
-                    b.push_bind(n.id.0.clone())
-                        .push_bind(n.kind.as_str())
-                        .push_bind(n.provider.clone())
-                        .push_bind(n.external_id.clone())
-                        .push_bind(n.name.clone())
-                        .push_bind(n.declaration.clone())
-                        .push_bind(n.origin.as_str())
-                        .push_bind(n.environment.as_str())
-                        .push_bind(n.owner.as_ref().map(ToString::to_string))
-                        .push_bind(n.backup_owner.as_ref().map(ToString::to_string))
-                        .push_bind(n.purpose.clone())
-                        .push_bind(Json(n.privilege_ceiling.clone()))
-                        .push_bind(Json(n.observed_permissions.clone()))
-                        .push_bind(n.created_at)
-                        .push_bind(n.expires_at)
-                        .push_bind(n.last_rotated_at)
-                        .push_bind(n.last_used_at)
-                        .push_bind(n.last_used_state.as_str())
-                        .push_bind(n.last_reviewed_at)
-                        .push_bind(n.review_every.map(|c| i32::try_from(c.days()).unwrap_or(i32::MAX)))
-                        .push_bind(n.next_review_due)
-                        .push_bind(n.status.as_str())
-                        .push_bind(n.supplier.clone())
-                        .push_bind(Json(n.tags.clone()))
-                        .push_bind(n.registered_at)
-                        .push_bind(n.updated_at);
-                });
-                qb.push(format!(" ON CONFLICT (id) DO UPDATE SET {updates}"));
-                qb.build().execute(&mut **t).await.map_err(conflict)?;
-            }
-        });
-        Ok(())
+        self.write_nhis(nhis, true).await
+    }
+
+    async fn write_nhis(&mut self, nhis: &[Nhi], upsert: bool) -> Result<(), StoreError> {
+        self.changed |= !nhis.is_empty();
+        self.bulk(&NHIS, nhis, upsert, |n| {
+            Ok(vec![
+                Cell::Text(Some(&n.id.0)),
+                Cell::Text(Some(n.kind.as_str())),
+                Cell::Text(Some(&n.provider)),
+                Cell::Text(n.external_id.as_deref()),
+                Cell::Text(Some(&n.name)),
+                Cell::Text(n.declaration.as_deref()),
+                Cell::Text(Some(n.origin.as_str())),
+                Cell::Text(Some(n.environment.as_str())),
+                Cell::Owned(n.owner.as_ref().map(ToString::to_string)),
+                Cell::Owned(n.backup_owner.as_ref().map(ToString::to_string)),
+                Cell::Text(n.purpose.as_deref()),
+                Cell::json(&n.privilege_ceiling)?,
+                Cell::json(&n.observed_permissions)?,
+                Cell::Time(n.created_at),
+                Cell::Time(n.expires_at),
+                Cell::Time(n.last_rotated_at),
+                Cell::Time(n.last_used_at),
+                Cell::Text(Some(n.last_used_state.as_str())),
+                Cell::Time(n.last_reviewed_at),
+                Cell::Int(n.review_every.map(|c| i64::from(c.days()))),
+                Cell::Time(n.next_review_due),
+                Cell::Text(Some(n.status.as_str())),
+                Cell::Text(n.supplier.as_deref()),
+                Cell::json(&n.tags)?,
+                Cell::Time(Some(n.registered_at)),
+                Cell::Time(Some(n.updated_at)),
+            ])
+        })
+        .await
     }
 
     /// Inserts or replaces credentials by id.
     pub async fn upsert_credentials(&mut self, creds: &[Credential]) -> Result<(), StoreError> {
-        if creds.is_empty() {
-            return Ok(());
-        }
-        self.changed = true;
-        let updates = CREDENTIAL_COLUMNS
-            .split(',')
-            .map(str::trim)
-            .filter(|c| *c != "id")
-            .map(|c| format!("{c} = excluded.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        dispatch!(&mut self.tx, t, DB => {
-            for chunk in creds.chunks(BATCH) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(format!("INSERT INTO credentials ({CREDENTIAL_COLUMNS}) "));
-                qb.push_values(chunk, |mut b, c| {
-                    b.push_bind(c.id.clone())
-                        .push_bind(c.nhi_id.0.clone())
-                        .push_bind(c.kind.as_str())
-                        .push_bind(c.external_id.clone())
-                        .push_bind(c.fingerprint.clone())
-                        .push_bind(c.preview.clone())
-                        .push_bind(c.status.as_str())
-                        .push_bind(c.created_at)
-                        .push_bind(c.expires_at)
-                        .push_bind(c.last_rotated_at)
-                        .push_bind(c.last_used_at)
-                        .push_bind(c.last_used_state.as_str());
-                });
-                qb.push(format!(" ON CONFLICT (id) DO UPDATE SET {updates}"));
-                qb.build().execute(&mut **t).await.map_err(conflict)?;
-            }
-        });
-        Ok(())
+        self.changed |= !creds.is_empty();
+        self.bulk(&CREDENTIALS, creds, true, |c| {
+            Ok(vec![
+                Cell::Text(Some(&c.id)),
+                Cell::Text(Some(&c.nhi_id.0)),
+                Cell::Text(Some(c.kind.as_str())),
+                Cell::Text(c.external_id.as_deref()),
+                Cell::Text(c.fingerprint.as_deref()),
+                Cell::Text(c.preview.as_deref()),
+                Cell::Text(Some(c.status.as_str())),
+                Cell::Time(c.created_at),
+                Cell::Time(c.expires_at),
+                Cell::Time(c.last_rotated_at),
+                Cell::Time(c.last_used_at),
+                Cell::Text(Some(c.last_used_state.as_str())),
+            ])
+        })
+        .await
     }
 
     /// Records what sources said, keeping each source's first-seen time.
     pub async fn upsert_observations(&mut self, obs: &[Observation]) -> Result<(), StoreError> {
-        if obs.is_empty() {
-            return Ok(());
-        }
-        self.changed = true;
-        dispatch!(&mut self.tx, t, DB => {
-            for chunk in obs.chunks(BATCH) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(
-                    "INSERT INTO observations (nhi_id, source, connector, connector_version, locator, first_seen_at, last_seen_at) ",
-                );
-                qb.push_values(chunk, |mut b, o| {
-                    b.push_bind(o.nhi_id.0.clone())
-                        .push_bind(o.source.clone())
-                        .push_bind(o.connector.clone())
-                        .push_bind(o.connector_version.clone())
-                        .push_bind(o.locator.clone())
-                        .push_bind(o.first_seen_at)
-                        .push_bind(o.last_seen_at);
-                });
-                qb.push(
-                    " ON CONFLICT (nhi_id, source) DO UPDATE SET connector = excluded.connector, \
-                     connector_version = excluded.connector_version, locator = excluded.locator, \
-                     last_seen_at = excluded.last_seen_at",
-                );
-                qb.build().execute(&mut **t).await?;
-            }
-        });
-        Ok(())
+        self.write_observations(obs, true).await
+    }
+
+    /// Records observations of NHIs that have none from these sources yet (faster than
+    /// [`Self::upsert_observations`]; an existing one is a conflict).
+    pub async fn insert_observations(&mut self, obs: &[Observation]) -> Result<(), StoreError> {
+        self.write_observations(obs, false).await
+    }
+
+    async fn write_observations(
+        &mut self,
+        obs: &[Observation],
+        upsert: bool,
+    ) -> Result<(), StoreError> {
+        self.changed |= !obs.is_empty();
+        self.bulk(&OBSERVATIONS, obs, upsert, |o| {
+            Ok(vec![
+                Cell::Text(Some(&o.nhi_id.0)),
+                Cell::Text(Some(&o.source)),
+                Cell::Text(Some(&o.connector)),
+                Cell::Text(Some(&o.connector_version)),
+                Cell::Text(Some(&o.locator)),
+                Cell::Time(Some(o.first_seen_at)),
+                Cell::Time(Some(o.last_seen_at)),
+            ])
+        })
+        .await
     }
 
     /// Inserts or replaces people by email.
     pub async fn upsert_people(&mut self, people: &[Person]) -> Result<(), StoreError> {
-        if people.is_empty() {
-            return Ok(());
-        }
-        self.changed = true;
+        self.changed |= !people.is_empty();
         let now = self.now;
-        dispatch!(&mut self.tx, t, DB => {
-            for chunk in people.chunks(BATCH) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(
-                    "INSERT INTO people (email, name, team, manager_email, status, departed_on, updated_at) ",
-                );
-                qb.push_values(chunk, |mut b, p| {
-                    b.push_bind(p.email.clone())
-                        .push_bind(p.name.clone())
-                        .push_bind(p.team.clone())
-                        .push_bind(p.manager_email.clone())
-                        .push_bind(p.status.as_str())
-                        .push_bind(p.departed_on.map(|d| d.format("%Y-%m-%d").to_string()))
-                        .push_bind(now);
-                });
-                qb.push(
-                    " ON CONFLICT (email) DO UPDATE SET name = excluded.name, team = excluded.team, \
-                     manager_email = excluded.manager_email, status = excluded.status, \
-                     departed_on = excluded.departed_on, updated_at = excluded.updated_at",
-                );
-                qb.build().execute(&mut **t).await?;
-            }
-        });
-        Ok(())
+        self.bulk(&PEOPLE, people, true, |p| {
+            Ok(vec![
+                Cell::Text(Some(&p.email)),
+                Cell::Text(Some(&p.name)),
+                Cell::Text(p.team.as_deref()),
+                Cell::Text(p.manager_email.as_deref()),
+                Cell::Text(Some(p.status.as_str())),
+                Cell::Owned(p.departed_on.map(|d| d.format("%Y-%m-%d").to_string())),
+                Cell::Time(Some(now)),
+            ])
+        })
+        .await
     }
 
     /// Records a run's provenance.
@@ -503,5 +614,24 @@ impl WriteTx {
             Backend::Postgres(t) => t.rollback().await?,
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::NHI_COLUMNS;
+
+    fn normalised(list: &str) -> String {
+        list.split(',')
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    #[test]
+    fn bulk_columns_match_the_read_columns() {
+        assert_eq!(NHIS.column_list(), normalised(NHI_COLUMNS));
+        assert_eq!(CREDENTIALS.column_list(), normalised(CREDENTIAL_COLUMNS));
     }
 }
