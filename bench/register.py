@@ -51,6 +51,15 @@ def postgres_admin_url():
     return out.stdout.strip()
 
 
+def drop_earlier_runs(admin):
+    """Drops the databases earlier runs left (a 1,000,000-NHI population is a few GB)."""
+    out = sh(["psql", admin, "-Atc",
+              "SELECT datname FROM pg_database WHERE datname LIKE 'keyward\\_bench\\_%'"],
+             capture_output=True, text=True)
+    for name in out.stdout.split():
+        sh(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name}"], stdout=subprocess.DEVNULL)
+
+
 def fresh_pg_db(admin):
     name = "keyward_bench_" + uuid.uuid4().hex[:12]
     sh(["psql", admin, "-qc", f"CREATE DATABASE {name}"], stdout=subprocess.DEVNULL)
@@ -88,6 +97,7 @@ def main():
     for backend in args.backends.split(","):
         if backend == "postgres":
             admin = postgres_admin_url()
+            drop_earlier_runs(admin)
         r = results.setdefault(backend, {})
         a = store_args(backend, args.work, "apply", admin)
         sh([keyward] + a + ["init"], stdout=subprocess.DEVNULL)

@@ -74,6 +74,7 @@ async fn postgres(admin_url: &str) -> Option<TestStore> {
         Ok(c) => c,
         Err(e) => panic!("KEYWARD_TEST_DATABASE_URL is set but unreachable: {e}"),
     };
+    drop_abandoned(&mut conn).await;
     if let Err(e) = sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
@@ -87,6 +88,32 @@ async fn postgres(admin_url: &str) -> Option<TestStore> {
         location: Location::Postgres(format!("{base}/{name}")),
         dir,
     })
+}
+
+/// Drops the test databases of test processes that are no longer running, so a developer's
+/// server does not collect one database per test run. Best effort: a database another process
+/// still uses is left alone.
+async fn drop_abandoned(conn: &mut sqlx::PgConnection) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'keyward\\_test\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let pid = name
+            .strip_prefix("keyward_test_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        let running = pid.is_none_or(|p| {
+            p == std::process::id() || std::path::Path::new(&format!("/proc/{p}")).exists()
+        });
+        if !running {
+            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
 }
 
 fn uuid_like(pid: u32, t: std::time::SystemTime) -> String {
