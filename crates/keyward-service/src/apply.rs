@@ -302,20 +302,19 @@ impl Service {
             &mut changes.iter().map(|(d, _, _)| *d).zip(&writes),
         ))
         .await?;
-        for (d, n) in created_by.iter().zip(&created) {
+        tx.append_all(created_by.iter().zip(&created).map(|(d, n)| {
             let payload = DeclaredPayload {
                 declaration: &d.name,
                 source: &d.source,
                 nhi: Declared::of(n),
             };
-            self.append_raw(
-                &mut tx,
+            Ok::<_, ServiceError>(self.entry(
                 "nhi.declared",
                 format!("nhi:{}", n.id),
                 crate::service::canonical(&payload)?,
-            )
-            .await?;
-        }
+            ))
+        }))
+        .await?;
         for ((d, action, changes), n) in changes.into_iter().zip(&writes) {
             self.append_raw(
                 &mut tx,

@@ -247,14 +247,18 @@ impl Service {
         subject: String,
         payload: String,
     ) -> Result<(), ServiceError> {
-        tx.append(NewEntry {
+        tx.append(self.entry(action, subject, payload)).await?;
+        Ok(())
+    }
+
+    /// A ledger entry by this service's actor.
+    pub(crate) fn entry(&self, action: &str, subject: String, payload: String) -> NewEntry {
+        NewEntry {
             actor: self.settings.actor.clone(),
             action: action.to_owned(),
             subject,
             payload,
-        })
-        .await?;
-        Ok(())
+        }
     }
 
     /// Records a run's provenance and its ledger entry; returns the run id.

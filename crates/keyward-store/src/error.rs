@@ -27,6 +27,9 @@ pub enum StoreError {
     /// The database could not be reached or refused the statement.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite refused a statement issued through its C API (large reads).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// The schema could not be brought up to date.
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

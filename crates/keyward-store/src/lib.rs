@@ -17,6 +17,7 @@ mod rows;
 mod filter;
 mod bulk;
 mod error;
+mod list;
 mod location;
 mod read;
 mod store;

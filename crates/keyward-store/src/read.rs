@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::types::Json;
 
-use crate::rows::{CREDENTIAL_COLUMNS, NHI_COLUMNS, NhiRecord};
+use crate::rows::CREDENTIAL_COLUMNS;
 use crate::store::Backend;
 use crate::{NhiFilter, Store, StoreError};
 
@@ -89,9 +89,6 @@ pub struct PostureCounts {
     pub people_departed: i64,
 }
 
-/// NHIs per page when streaming a list.
-const NHI_PAGE: usize = 2000;
-
 impl Store {
     /// The installation record, if the store was initialised.
     pub async fn installation(&self) -> Result<Option<Installation>, StoreError> {
@@ -125,65 +122,23 @@ impl Store {
         E: From<StoreError>,
         F: FnMut(Nhi) -> Result<(), E>,
     {
-        let mut n = 0u64;
-        if let Backend::Postgres(p) = &self.pool {
-            // PostgreSQL streams plain rows fast; rendering them to JSON on the server is slower.
-            let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
-                "SELECT {NHI_COLUMNS} FROM nhis"
-            ));
-            push_filter!(&mut qb, filter, now);
-            qb.push(" ORDER BY id");
-            let mut rows = qb.build_query_as::<NhiRecord>().fetch(p);
-            while let Some(r) = rows.try_next().await.map_err(StoreError::from)? {
-                each(r.into_nhi()?)?;
-                n += 1;
+        let mut batches = match (&self.pool, &self.location) {
+            (Backend::Postgres(p), _) => crate::list::postgres(p.clone(), filter, now),
+            (Backend::Sqlite(_), crate::Location::Sqlite(path)) => {
+                crate::list::sqlite(path.clone(), filter, now)
             }
-            return Ok(n);
-        }
-        // SQLite's driver hands rows across threads one at a time, so pages arrive as one JSON
-        // value each, and the next page is read while this one is handed out.
-        let fetch = |after: Option<String>| {
-            let (store, filter) = (self.clone(), filter.clone());
-            tokio::spawn(async move { store.nhi_page(&filter, now, after.as_ref()).await })
+            (Backend::Sqlite(_), crate::Location::Postgres(_)) => {
+                return Err(StoreError::corrupt("location", "not a SQLite file").into());
+            }
         };
-        let mut next = Some(fetch(None));
-        while let Some(task) = next.take() {
-            let page = task
-                .await
-                .map_err(|e| StoreError::corrupt("nhis", format!("page reader stopped: {e}")))??;
-            if page.len() == NHI_PAGE
-                && let Some(last) = page.last()
-            {
-                next = Some(fetch(Some(last.id.0.clone())));
-            }
-            for nhi in page {
+        let mut n = 0u64;
+        while let Some(batch) = batches.recv().await {
+            for nhi in batch? {
                 each(nhi)?;
                 n += 1;
             }
         }
         Ok(n)
-    }
-
-    /// One page of the NHIs matching `filter`, after the id `after`.
-    async fn nhi_page(
-        &self,
-        filter: &NhiFilter,
-        now: DateTime<Utc>,
-        after: Option<&String>,
-    ) -> Result<Vec<Nhi>, StoreError> {
-        let head = crate::rows::nhi_json_page(self.is_postgres());
-        let json: Option<String> = dispatch!(&self.pool, p, DB => {
-            let mut qb = sqlx::QueryBuilder::<DB>::new(head.as_str());
-            push_filter!(&mut qb, filter, now);
-            if let Some(id) = after {
-                qb.push(" AND id > ").push_bind(id.clone());
-            }
-            qb.push(crate::rows::NHI_JSON_PAGE_END)
-                .push_bind(i64::try_from(NHI_PAGE).unwrap_or(i64::MAX))
-                .push(crate::rows::NHI_JSON_END);
-            qb.build_query_scalar().fetch_one(p).await?
-        });
-        crate::rows::nhi_page(json)
     }
 
     /// Counts the NHIs matching `filter`.

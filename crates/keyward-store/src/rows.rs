@@ -105,9 +105,10 @@ macro_rules! person_from_row {
     }};
 }
 
-/// One `nhis` row, as the database renders it to a JSON array ([`nhi_json_page`]) or as a
-/// plain row. The fields are in [`NHI_COLUMNS`] order, which the JSON form relies on.
-#[derive(serde::Deserialize, sqlx::FromRow)]
+/// One `nhis` row, as the database renders it to a JSON array ([`nhi_json_page`]) or a fast
+/// reader hands it over ([`NhiRecord::read`]). The fields are in [`NHI_COLUMNS`] order, which
+/// the JSON form relies on.
+#[derive(serde::Deserialize)]
 pub(crate) struct NhiRecord {
     id: String,
     kind: String,
@@ -120,9 +121,7 @@ pub(crate) struct NhiRecord {
     owner: Option<String>,
     backup_owner: Option<String>,
     purpose: Option<String>,
-    #[sqlx(json)]
     privilege_ceiling: Vec<String>,
-    #[sqlx(json)]
     observed_permissions: Vec<String>,
     created_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
@@ -134,7 +133,6 @@ pub(crate) struct NhiRecord {
     next_review_due: Option<DateTime<Utc>>,
     status: String,
     supplier: Option<String>,
-    #[sqlx(json)]
     tags: BTreeMap<String, String>,
     registered_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -177,12 +175,8 @@ impl NhiRecord {
 const JSON_COLUMNS: [&str; 3] = ["privilege_ceiling", "observed_permissions", "tags"];
 
 /// The start of a query that returns NHIs, in id (registration) order, as one JSON array in
-/// one row. Every
-/// read of NHIs goes through it, so rows are decoded in one place.
-///
-/// Streaming a large list row by row pays a thread hand-off per row in SQLite's driver; one
-/// aggregated value per page of rows pays it once per page. Append the `WHERE` clause, then
-/// [`NHI_JSON_PAGE_END`] with the page size bound.
+/// one row, for reads of a few NHIs; append the `WHERE` clause, then [`NHI_JSON_END`]. Large
+/// lists stream plain rows instead (see `Store::for_each_nhi`).
 pub(crate) fn nhi_json_page(postgres: bool) -> String {
     // Each row is rendered as a JSON array (no keys to write) and the page is joined as text:
     // asking the database to aggregate JSON values makes it parse every row again.
@@ -208,10 +202,6 @@ pub(crate) fn nhi_json_page(postgres: bool) -> String {
     )
 }
 
-/// Closes [`nhi_json_page`] for a page: order, then `LIMIT` (bind the page size, then push
-/// [`NHI_JSON_END`]).
-pub(crate) const NHI_JSON_PAGE_END: &str = " ORDER BY id LIMIT ";
-
 /// Closes [`nhi_json_page`].
 pub(crate) const NHI_JSON_END: &str = ") page";
 
@@ -223,4 +213,228 @@ pub(crate) fn nhi_page(json: Option<String>) -> Result<Vec<Nhi>, StoreError> {
     let rows: Vec<NhiRecord> =
         serde_json::from_str(&json).map_err(|e| StoreError::corrupt("nhis", e))?;
     rows.into_iter().map(NhiRecord::into_nhi).collect()
+}
+
+/// The columns of one `nhis` row as a fast reader sees them (SQLite's C API, PostgreSQL's binary
+/// `COPY`), indexed in [`NHI_COLUMNS`] order.
+pub(crate) trait Columns {
+    /// A text column.
+    fn text(&self, i: usize) -> Result<Option<&str>, StoreError>;
+    /// An instant.
+    fn time(&self, i: usize) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// A 32-bit integer.
+    fn int(&self, i: usize) -> Result<Option<i32>, StoreError>;
+    /// A JSON document's text.
+    fn json_text(&self, i: usize) -> Result<&str, StoreError> {
+        self.text(i)?
+            .ok_or_else(|| StoreError::corrupt(column_name(i), "NULL"))
+    }
+}
+
+/// The name of the `i`th of [`NHI_COLUMNS`], for messages.
+pub(crate) fn column_name(i: usize) -> &'static str {
+    const NAMES: [&str; 26] = [
+        "id",
+        "kind",
+        "provider",
+        "external_id",
+        "name",
+        "declaration",
+        "origin",
+        "environment",
+        "owner",
+        "backup_owner",
+        "purpose",
+        "privilege_ceiling",
+        "observed_permissions",
+        "created_at",
+        "expires_at",
+        "last_rotated_at",
+        "last_used_at",
+        "last_used_state",
+        "last_reviewed_at",
+        "review_every_days",
+        "next_review_due",
+        "status",
+        "supplier",
+        "tags",
+        "registered_at",
+        "updated_at",
+    ];
+    NAMES.get(i).copied().unwrap_or("nhis")
+}
+
+fn json<T: serde::de::DeserializeOwned + Default>(
+    cols: &impl Columns,
+    i: usize,
+) -> Result<T, StoreError> {
+    match cols.json_text(i)? {
+        // Most NHIs have empty lists and maps; skip the parser for them.
+        "[]" | "{}" => Ok(T::default()),
+        s => serde_json::from_str(s).map_err(|e| StoreError::corrupt(column_name(i), e)),
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, i: usize) -> Result<Option<&str>, StoreError> {
+        use rusqlite::types::ValueRef;
+        match self.get_ref(i)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(b) => std::str::from_utf8(b)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt(column_name(i), e)),
+            other => Err(StoreError::corrupt(
+                column_name(i),
+                format!("holds {:?}, not text", other.data_type()),
+            )),
+        }
+    }
+
+    fn time(&self, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.text(i)?
+            .map(|s| parse_time(column_name(i), s))
+            .transpose()
+    }
+
+    fn int(&self, i: usize) -> Result<Option<i32>, StoreError> {
+        match self.get_ref(i)? {
+            rusqlite::types::ValueRef::Null => Ok(None),
+            rusqlite::types::ValueRef::Integer(d) => i32::try_from(d)
+                .map(Some)
+                .map_err(|_| StoreError::corrupt(column_name(i), d)),
+            _ => Err(StoreError::corrupt(column_name(i), "not an integer")),
+        }
+    }
+}
+
+/// Parses an instant as the SQLite driver stores it (`2026-11-22T10:00:00.123456+00:00`),
+/// reading the digits directly in that shape and falling back to a full RFC 3339 parse.
+pub(crate) fn parse_time(column: &'static str, s: &str) -> Result<DateTime<Utc>, StoreError> {
+    fast_time(s.as_bytes())
+        .or_else(|| DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc()))
+        .ok_or_else(|| StoreError::corrupt(column, format!("`{s}` is not an RFC 3339 time")))
+}
+
+fn fast_time(b: &[u8]) -> Option<DateTime<Utc>> {
+    let body = b.strip_suffix(b"+00:00").or_else(|| b.strip_suffix(b"Z"))?;
+    if body.len() < 19 || body[4] != b'-' || body[7] != b'-' || body[10] != b'T' {
+        return None;
+    }
+    if body[13] != b':' || body[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        body[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let mut nanos = 0;
+    if body.len() > 19 {
+        let frac = body.get(20..)?;
+        if body[19] != b'.' || frac.is_empty() || frac.len() > 9 {
+            return None;
+        }
+        nanos = num(20..body.len())? * 10u32.pow(9 - u32::try_from(frac.len()).ok()?);
+    }
+    let year = i32::try_from(num(0..4)?).ok()?;
+    chrono::NaiveDate::from_ymd_opt(year, num(5..7)?, num(8..10)?)?
+        .and_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)
+        .map(|t| t.and_utc())
+}
+
+impl NhiRecord {
+    /// Decodes a row of [`NHI_COLUMNS`] from a fast reader.
+    pub(crate) fn read(c: &impl Columns) -> Result<Self, StoreError> {
+        let owned = |i| -> Result<Option<String>, StoreError> { Ok(c.text(i)?.map(str::to_owned)) };
+        let req = |i| -> Result<String, StoreError> {
+            c.text(i)?
+                .map(str::to_owned)
+                .ok_or_else(|| StoreError::corrupt(column_name(i), "NULL"))
+        };
+        let at = |i| -> Result<DateTime<Utc>, StoreError> {
+            c.time(i)?
+                .ok_or_else(|| StoreError::corrupt(column_name(i), "NULL"))
+        };
+        Ok(Self {
+            id: req(0)?,
+            kind: req(1)?,
+            provider: req(2)?,
+            external_id: owned(3)?,
+            name: req(4)?,
+            declaration: owned(5)?,
+            origin: req(6)?,
+            environment: req(7)?,
+            owner: owned(8)?,
+            backup_owner: owned(9)?,
+            purpose: owned(10)?,
+            privilege_ceiling: json(c, 11)?,
+            observed_permissions: json(c, 12)?,
+            created_at: c.time(13)?,
+            expires_at: c.time(14)?,
+            last_rotated_at: c.time(15)?,
+            last_used_at: c.time(16)?,
+            last_used_state: req(17)?,
+            last_reviewed_at: c.time(18)?,
+            review_every_days: c.int(19)?,
+            next_review_due: c.time(20)?,
+            status: req(21)?,
+            supplier: owned(22)?,
+            tags: json(c, 23)?,
+            registered_at: at(24)?,
+            updated_at: at(25)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+    use super::*;
+
+    #[test]
+    fn stored_instants_parse_in_every_shape_the_driver_writes() {
+        for (stored, expected) in [
+            ("2026-11-22T10:00:00+00:00", "2026-11-22T10:00:00Z"),
+            ("2026-11-22T10:00:00.5+00:00", "2026-11-22T10:00:00.5Z"),
+            ("2026-11-22T10:00:00.123+00:00", "2026-11-22T10:00:00.123Z"),
+            (
+                "2026-11-22T10:00:00.123456+00:00",
+                "2026-11-22T10:00:00.123456Z",
+            ),
+            (
+                "2026-11-22T10:00:00.123456789+00:00",
+                "2026-11-22T10:00:00.123456789Z",
+            ),
+            ("2026-11-22T10:00:00Z", "2026-11-22T10:00:00Z"),
+            // Not the driver's shape: the full parser takes it.
+            ("2026-11-22T12:00:00+02:00", "2026-11-22T10:00:00Z"),
+        ] {
+            assert_eq!(
+                parse_time("t", stored).unwrap(),
+                DateTime::parse_from_rfc3339(expected).unwrap().to_utc(),
+                "{stored}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_instants_are_corrupt_values() {
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-13-22T10:00:00+00:00",
+            "2026-11-22T25:00:00+00:00",
+            "2026-11-22T10:00:00.+00:00",
+            "2026-11-22 10:00:00+00:00x",
+            "２０２６-11-22T10:00:00+00:00",
+        ] {
+            assert!(
+                matches!(
+                    parse_time("t", bad),
+                    Err(StoreError::Corrupt { column: "t", .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
 }

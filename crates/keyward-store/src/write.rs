@@ -227,19 +227,7 @@ impl WriteTx {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
-        self.bulk(&LEDGER, &pending, false, |e| {
-            Ok(vec![
-                Cell::Int(Some(e.seq)),
-                Cell::Time(Some(e.at)),
-                Cell::Text(Some(&e.actor)),
-                Cell::Text(Some(&e.action)),
-                Cell::Text(Some(&e.subject)),
-                Cell::Text(Some(&e.payload)),
-                Cell::Text(Some(&e.prev_hash)),
-                Cell::Text(Some(&e.hash)),
-            ])
-        })
-        .await
+        self.bulk(&LEDGER, &pending, false, ledger_row).await
     }
 
     /// Writes `items` into `table` a page at a time, each row's cells made by `row` in the
@@ -251,46 +239,130 @@ impl WriteTx {
         upsert: bool,
         row: impl for<'r> Fn(&'r T) -> Result<Vec<Cell<'r>>, StoreError>,
     ) -> Result<(), StoreError> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        match &mut self.tx {
-            Backend::Sqlite(t) => {
-                let head = table.sqlite_insert_head();
-                let tail = table.on_conflict(upsert);
-                for chunk in items.chunks(SQLITE_PAGE) {
-                    let rows = chunk.iter().map(&row).collect::<Result<Vec<_>, _>>()?;
-                    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(&head);
-                    qb.push_values(rows, |mut b, cells| {
-                        for cell in cells {
-                            match cell {
-                                Cell::Text(v) => b.push_bind(v),
-                                Cell::Owned(v) => b.push_bind(v),
-                                Cell::Int(v) => b.push_bind(v),
-                                Cell::Time(v) => b.push_bind(v),
-                                Cell::Json(v) => b.push_bind(v),
-                            };
-                        }
-                    });
-                    qb.push(&tail);
-                    qb.build().execute(&mut **t).await.map_err(conflict)?;
-                }
+        bulk(&mut self.tx, table, items, upsert, row).await
+    }
+
+    /// Appends ledger entries for many changes at once: each page of entries is chained here
+    /// while the database writes the page before it. Stops at the first error.
+    pub async fn append_all<E, I>(&mut self, entries: I) -> Result<(), E>
+    where
+        E: From<StoreError>,
+        I: IntoIterator<Item = Result<NewEntry, E>>,
+    {
+        self.flush().await?;
+        let page = if self.is_postgres() {
+            POSTGRES_PAGE
+        } else {
+            SQLITE_PAGE
+        };
+        let mut entries = entries.into_iter();
+        let (mut seq, mut hash, now) = (self.head_seq, self.head_hash.clone(), self.now);
+        let mut chain = || -> Result<Vec<Entry>, E> {
+            let mut out = Vec::with_capacity(page);
+            for e in entries.by_ref().take(page) {
+                let e = Entry::chain(e?, seq, &hash, now);
+                seq = e.seq;
+                hash.clone_from(&e.hash);
+                out.push(e);
             }
-            Backend::Postgres(t) => {
-                let sql = table.postgres_insert(upsert);
-                for chunk in items.chunks(POSTGRES_PAGE) {
-                    let rows = chunk.iter().map(&row).collect::<Result<Vec<_>, _>>()?;
-                    sqlx::query(&sql)
-                        .bind(json_page(&rows)?)
-                        .execute(&mut **t)
-                        .await
-                        .map_err(conflict)?;
-                }
+            Ok(out)
+        };
+        let mut current = chain()?;
+        while !current.is_empty() {
+            let (written, next) = futures_util::future::join(
+                bulk(&mut self.tx, &LEDGER, &current, false, ledger_row),
+                async { chain() },
+            )
+            .await;
+            written?;
+            self.appended += current.len() as u64;
+            self.head_seq = current.last().map_or(self.head_seq, |e| e.seq);
+            if let Some(last) = current.last() {
+                self.head_hash.clone_from(&last.hash);
             }
+            current = next?;
         }
         Ok(())
     }
+}
 
+fn ledger_row(e: &Entry) -> Result<Vec<Cell<'_>>, StoreError> {
+    Ok(vec![
+        Cell::Int(Some(e.seq)),
+        Cell::Time(Some(e.at)),
+        Cell::Text(Some(&e.actor)),
+        Cell::Text(Some(&e.action)),
+        Cell::Text(Some(&e.subject)),
+        Cell::Text(Some(&e.payload)),
+        Cell::Text(Some(&e.prev_hash)),
+        Cell::Text(Some(&e.hash)),
+    ])
+}
+
+/// See [`WriteTx::bulk`]; a function of the transaction alone, so other fields of the
+/// [`WriteTx`] stay usable while it runs.
+async fn bulk<T>(
+    tx: &mut Tx,
+    table: &Table,
+    items: &[T],
+    upsert: bool,
+    row: impl for<'r> Fn(&'r T) -> Result<Vec<Cell<'r>>, StoreError>,
+) -> Result<(), StoreError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    match tx {
+        Backend::Sqlite(t) => {
+            let head = table.sqlite_insert_head();
+            let tail = table.on_conflict(upsert);
+            let build = |chunk| -> Result<sqlx::QueryBuilder<'_, sqlx::Sqlite>, StoreError> {
+                let rows = <[T]>::iter(chunk)
+                    .map(&row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(&head);
+                qb.push_values(rows, |mut b, cells| {
+                    for cell in cells {
+                        match cell {
+                            Cell::Text(v) => b.push_bind(v),
+                            Cell::Owned(v) => b.push_bind(v),
+                            Cell::Int(v) => b.push_bind(v),
+                            Cell::Time(v) => b.push_bind(v),
+                            Cell::Json(v) => b.push_bind(v),
+                        };
+                    }
+                });
+                qb.push(&tail);
+                Ok(qb)
+            };
+            let mut chunks = items.chunks(SQLITE_PAGE);
+            let mut next = chunks.next().map(build).transpose()?;
+            while let Some(mut qb) = next.take() {
+                // SQLite's worker thread runs this page while the next one is bound here.
+                let (done, built) =
+                    futures_util::future::join(qb.build().execute(&mut **t), async {
+                        chunks.next().map(build).transpose()
+                    })
+                    .await;
+                done.map_err(conflict)?;
+                next = built?;
+            }
+        }
+        Backend::Postgres(t) => {
+            let sql = table.postgres_insert(upsert);
+            for chunk in items.chunks(POSTGRES_PAGE) {
+                let rows = chunk.iter().map(&row).collect::<Result<Vec<_>, _>>()?;
+                sqlx::query(&sql)
+                    .bind(json_page(&rows)?)
+                    .execute(&mut **t)
+                    .await
+                    .map_err(conflict)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl WriteTx {
     /// Inserts NHIs that are not registered yet (faster than [`Self::upsert_nhis`]; an id
     /// already present is a conflict).
     pub async fn insert_nhis(&mut self, nhis: &[Nhi]) -> Result<(), StoreError> {

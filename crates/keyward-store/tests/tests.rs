@@ -474,3 +474,111 @@ async fn long_lists_page_through_every_row_in_order() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn filter_values_are_data_never_sql() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let now = t("2026-11-22T10:00:00Z");
+        let providers = ["it's", r"back\slash'", "x' OR 'a'='a"];
+        let all: Vec<Nhi> = providers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut n = nhi(i, NhiKind::Token, Environment::Test, NhiStatus::Active, now);
+                n.provider = (*p).into();
+                n
+            })
+            .collect();
+        let mut tx = store.begin_write(now).await.unwrap();
+        tx.upsert_nhis(&all).await.unwrap();
+        tx.append(entry("x", "s")).await.unwrap();
+        tx.commit().await.unwrap();
+        for (p, expected) in [
+            ("it's", vec!["it's"]),
+            (r"back\slash'", vec![r"back\slash'"]),
+            ("x' OR 'a'='a", vec!["x' OR 'a'='a"]),
+            ("' OR 1=1 --", vec![]),
+            (r"\", vec![]),
+        ] {
+            let mut seen = Vec::new();
+            store
+                .for_each_nhi(
+                    &NhiFilter {
+                        provider: Some(p.into()),
+                        ..NhiFilter::default()
+                    },
+                    now,
+                    |n| {
+                        seen.push(n.provider);
+                        Ok::<_, StoreError>(())
+                    },
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{}: {p}: {e}", ts.backend()));
+            assert_eq!(seen, expected, "{}: {p}", ts.backend());
+        }
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn append_all_chains_on_from_single_appends_across_pages() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let now = t("2026-11-22T10:00:00Z");
+        let mut tx = store.begin_write(now).await.unwrap();
+        tx.append(entry("first", "s")).await.unwrap();
+        // More entries than one page on either backend.
+        tx.append_all((0..4321).map(|i| Ok::<_, StoreError>(entry("many", &format!("s{i}")))))
+            .await
+            .unwrap();
+        tx.append(entry("last", "s")).await.unwrap();
+        let c = tx.commit().await.unwrap();
+        assert_eq!((c.entries, c.head_seq), (4323, 4323), "{}", ts.backend());
+        let mut prev = "0".repeat(64);
+        let mut seqs = Vec::new();
+        store
+            .for_each_entry(|e| {
+                assert_eq!(e.prev_hash, prev, "{}: seq {}", ts.backend(), e.seq);
+                assert_eq!(
+                    e.recompute_hash(),
+                    e.hash,
+                    "{}: seq {}",
+                    ts.backend(),
+                    e.seq
+                );
+                prev.clone_from(&e.hash);
+                seqs.push(e.seq);
+                Ok::<_, StoreError>(true)
+            })
+            .await
+            .unwrap();
+        assert_eq!(seqs, (1..=4323).collect::<Vec<_>>(), "{}", ts.backend());
+
+        // An error part-way stops the appends and fails the write; nothing is committed.
+        let mut tx = store.begin_write(now).await.unwrap();
+        let err = tx
+            .append_all((0..3000).map(|i| {
+                if i == 2500 {
+                    Err(StoreError::Conflict("stop".into()))
+                } else {
+                    Ok(entry("x", "s"))
+                }
+            }))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{}", ts.backend());
+        tx.rollback().await.unwrap();
+        let mut n = 0;
+        store
+            .for_each_entry(|_| {
+                n += 1;
+                Ok::<_, StoreError>(true)
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 4323, "{}", ts.backend());
+        store.close().await;
+    }
+}
