@@ -77,6 +77,9 @@ pub enum Command {
     /// Runs that changed the register, with their inputs and counts
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Credential detection rules: list them and run their examples
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Build a realistic sample estate in a fresh store and show its posture
     Demo {
         /// Directory for the demo's store, key, declarations and people file
@@ -196,6 +199,33 @@ pub enum RunsCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Run every rule's examples (must match) and negative examples (must not)
+    Check {
+        #[command(flatten)]
+        source: RuleSource,
+    },
+    /// List the rules
+    List {
+        #[command(flatten)]
+        source: RuleSource,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// Which rules to use.
+#[derive(Debug, Args)]
+pub struct RuleSource {
+    /// Also load the `*.yaml` rule files in this directory (repeatable)
+    #[arg(long = "rules", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Leave out the rules built into Keyward
+    #[arg(long)]
+    pub no_builtin: bool,
 }
 
 /// Output for single results.

@@ -1,6 +1,7 @@
 //! One handler per command: resolve, call the service, render.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use keyward_ledger::PublicKey;
@@ -9,7 +10,8 @@ use keyward_service::{Service, ServiceError, VerifyOutcome};
 use sha2::Digest;
 
 use crate::args::{
-    Cli, Command, Format, InventoryCommand, LedgerCommand, ListFormat, PeopleCommand, RunsCommand,
+    Cli, Command, Format, InventoryCommand, LedgerCommand, ListFormat, PeopleCommand, RuleSource,
+    RulesCommand, RunsCommand,
 };
 use crate::exit::Exit;
 use crate::settings;
@@ -34,6 +36,13 @@ fn pinned_key(hex: Option<&str>) -> Result<Option<PublicKey>> {
             .with_context(|| format!("--public-key `{h}` is not an Ed25519 public key in hex"))
     })
     .transpose()
+}
+
+fn load_rules(source: &RuleSource) -> Result<keyward_rules::RuleSet> {
+    let dirs: Vec<&std::path::Path> = source.dirs.iter().map(PathBuf::as_path).collect();
+    keyward_rules::RuleSet::load(!source.no_builtin, &dirs).map_err(|e| match e {
+        keyward_rules::RulesError::Invalid(errors) => ServiceError::Invalid(errors).into(),
+    })
 }
 
 /// Runs the parsed command.
@@ -247,6 +256,54 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                             r.counts
                         );
                     }
+                }
+            }
+            Ok(Exit::Success)
+        }
+        Command::Rules(RulesCommand::Check { source }) => {
+            let set = load_rules(&source)?;
+            let r = set.check();
+            if r.failures.is_empty() {
+                out!(
+                    "{} rules (version {}): all {} examples match and none of {} negative examples do",
+                    r.rules,
+                    set.version(),
+                    r.examples,
+                    r.negative_examples
+                );
+                return Ok(Exit::Success);
+            }
+            let errors = r
+                .failures
+                .into_iter()
+                .map(|f| {
+                    let (file, line) = f.source.rsplit_once(':').unwrap_or((&f.source, "0"));
+                    keyward_manifest::ManifestError {
+                        file: file.to_owned(),
+                        line: line.parse().unwrap_or(0),
+                        field: format!("rules.{}", f.rule),
+                        reason: f.reason,
+                    }
+                })
+                .collect();
+            Err(ServiceError::Invalid(keyward_manifest::ManifestErrors(errors)).into())
+        }
+        Command::Rules(RulesCommand::List { source, format }) => {
+            let set = load_rules(&source)?;
+            match format {
+                Format::Json => json_out(&set.rules())?,
+                Format::Table => {
+                    for r in set.rules() {
+                        out!(
+                            "{:<44} {:<14} {:<18} {:<6}  {}",
+                            r.id,
+                            r.provider,
+                            r.credential.as_str(),
+                            r.confidence.as_str(),
+                            r.name
+                        );
+                    }
+                    out!("{} rules, version {}", set.rules().len(), set.version());
                 }
             }
             Ok(Exit::Success)

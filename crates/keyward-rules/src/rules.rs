@@ -1,0 +1,465 @@
+//! Compiled rules and the matcher every scan and every rule example goes through.
+
+use std::ops::Range;
+use std::path::Path;
+
+use aho_corasick::AhoCorasick;
+use keyward_manifest::{ManifestError, ManifestErrors};
+use keyward_model::{CredentialKind, NhiKind};
+use regex::bytes::Regex;
+use sha2::{Digest, Sha256};
+
+use crate::RulesError;
+use crate::placeholder::Placeholders;
+use crate::spec::{self, Checksum, Confidence, RuleSpec};
+use crate::validate::{entropy, github_checksum};
+
+include!(concat!(env!("OUT_DIR"), "/rule_files.rs"));
+
+/// One compiled rule.
+#[derive(Debug, serde::Serialize)]
+pub struct Rule {
+    /// Stable id (`github.pat.classic`).
+    pub id: String,
+    /// What it finds, for people.
+    pub name: String,
+    /// Whose credential it is (`aws`, `github`; `generic` when unknown).
+    pub provider: String,
+    /// The credential's kind.
+    pub credential: CredentialKind,
+    /// The kind of NHI a credential of this rule belongs to.
+    pub nhi_kind: NhiKind,
+    /// How sure a match is.
+    pub confidence: Confidence,
+    /// Literal strings of which one must occur before the pattern is tried.
+    pub keywords: Vec<String>,
+    /// The pattern as written.
+    pub pattern: String,
+    /// Least entropy of the secret, bits per byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_entropy: Option<f64>,
+    /// A checksum the secret must carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
+    /// The rule that finds this secret's other half.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair: Option<String>,
+    /// Documentation of the format.
+    pub references: Vec<String>,
+    /// Where the rule is written.
+    pub source: String,
+    #[serde(skip)]
+    examples: Vec<String>,
+    #[serde(skip)]
+    negative_examples: Vec<String>,
+    #[serde(skip)]
+    regex: Regex,
+    #[serde(skip)]
+    secret_group: usize,
+    #[serde(skip)]
+    id_group: Option<usize>,
+}
+
+/// A credential found in some bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// Index of the rule in its [`RuleSet`].
+    pub rule: usize,
+    /// The secret's byte range.
+    pub secret: Range<usize>,
+    /// The byte range of the identifier that travels with it, if the rule captures one.
+    pub id: Option<Range<usize>>,
+    /// The secret's entropy, bits per byte.
+    pub entropy: f64,
+}
+
+/// A rule example that came out wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExampleFailure {
+    /// The rule.
+    pub rule: String,
+    /// Where the rule is written.
+    pub source: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// What `rules check` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Rules checked.
+    pub rules: usize,
+    /// Examples that must match.
+    pub examples: usize,
+    /// Examples that must not.
+    pub negative_examples: usize,
+    /// Everything that came out wrong.
+    pub failures: Vec<ExampleFailure>,
+}
+
+/// Every rule, compiled, with the keyword automaton that picks which to try.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    keywords: AhoCorasick,
+    keyword_rules: Vec<Vec<usize>>,
+    placeholders: Placeholders,
+    version: String,
+}
+
+impl RuleSet {
+    /// The rules embedded in this build.
+    pub fn builtin() -> Result<Self, RulesError> {
+        Self::load(true, &[])
+    }
+
+    /// The embedded rules (unless `builtin` is false) and every `*.yaml`/`*.yml` file in
+    /// `dirs`, all or nothing.
+    pub fn load(builtin: bool, dirs: &[&Path]) -> Result<Self, RulesError> {
+        let mut files: Vec<(String, String)> = Vec::new();
+        if builtin {
+            files.extend(
+                RULE_FILES
+                    .iter()
+                    .map(|(n, t)| ((*n).to_owned(), (*t).to_owned())),
+            );
+        }
+        let mut errors = Vec::new();
+        for dir in dirs {
+            read_dir(dir, &mut files, &mut errors);
+        }
+        let mut specs = Vec::new();
+        for (label, text) in &files {
+            match spec::parse(label, text) {
+                Ok(rules) => specs.extend(rules.into_iter().map(|(r, l)| (r, label.clone(), l))),
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut hash = Sha256::new();
+        for (label, text) in &files {
+            hash.update(label.as_bytes());
+            hash.update([0]);
+            hash.update(text.as_bytes());
+            hash.update([0]);
+        }
+        let version = hex::encode(&hash.finalize()[..8]);
+        let set = compile(specs, &mut errors, version)?;
+        if errors.is_empty() {
+            Ok(set)
+        } else {
+            Err(RulesError::Invalid(ManifestErrors(errors)))
+        }
+    }
+
+    /// The rules, in file then declaration order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Identifies this set of rules (a digest of the rule files), for run provenance.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Every credential in `bytes`, in rule then position order.
+    pub fn find(&self, bytes: &[u8]) -> Vec<Match> {
+        let mut tried = vec![false; self.rules.len()];
+        let mut out = Vec::new();
+        for m in self.keywords.find_overlapping_iter(bytes) {
+            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                if !tried[r] {
+                    tried[r] = true;
+                    self.find_rule(r, bytes, &mut out);
+                }
+            }
+        }
+        out.sort_by_key(|m| (m.rule, m.secret.start));
+        out
+    }
+
+    fn find_rule(&self, r: usize, bytes: &[u8], out: &mut Vec<Match>) {
+        let rule = &self.rules[r];
+        for caps in rule.regex.captures_iter(bytes) {
+            let Some(secret) = caps.get(rule.secret_group) else {
+                continue;
+            };
+            let value = secret.as_bytes();
+            let e = entropy(value);
+            if rule.min_entropy.is_some_and(|min| e < min)
+                || rule.checksum == Some(Checksum::Github) && !github_checksum(value)
+                || self.placeholders.is_placeholder(value)
+            {
+                continue;
+            }
+            out.push(Match {
+                rule: r,
+                secret: secret.range(),
+                id: rule.id_group.and_then(|g| caps.get(g)).map(|m| m.range()),
+                entropy: e,
+            });
+        }
+    }
+
+    /// Runs every rule's examples and negative examples through [`RuleSet::find`], and the
+    /// placeholder definitions' own cases.
+    pub fn check(&self) -> CheckReport {
+        let mut report = CheckReport {
+            rules: self.rules.len(),
+            ..CheckReport::default()
+        };
+        for (i, rule) in self.rules.iter().enumerate() {
+            let fail = |reason: String| ExampleFailure {
+                rule: rule.id.clone(),
+                source: rule.source.clone(),
+                reason,
+            };
+            for (n, ex) in rule.examples.iter().enumerate() {
+                report.examples += 1;
+                if !self.find(ex.as_bytes()).iter().any(|m| m.rule == i) {
+                    report
+                        .failures
+                        .push(fail(format!("example {} does not match", n + 1)));
+                }
+            }
+            for (n, ex) in rule.negative_examples.iter().enumerate() {
+                report.negative_examples += 1;
+                if self.find(ex.as_bytes()).iter().any(|m| m.rule == i) {
+                    report
+                        .failures
+                        .push(fail(format!("negative example {} matches", n + 1)));
+                }
+            }
+        }
+        report
+            .failures
+            .extend(
+                self.placeholders
+                    .failing_cases()
+                    .into_iter()
+                    .map(|reason| ExampleFailure {
+                        rule: "placeholders".into(),
+                        source: "data/placeholders.yaml".into(),
+                        reason,
+                    }),
+            );
+        report
+    }
+}
+
+fn read_dir(dir: &Path, files: &mut Vec<(String, String)>, errors: &mut Vec<ManifestError>) {
+    let label = dir.display().to_string();
+    let err = |reason: String| ManifestError {
+        file: label.clone(),
+        line: 0,
+        field: String::new(),
+        reason,
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => return errors.push(err(format!("cannot read the rules directory: {e}"))),
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        errors.push(err(
+            "the rules directory holds no `.yaml` or `.yml` file".into()
+        ));
+    }
+    for p in paths {
+        match std::fs::read_to_string(&p) {
+            Ok(text) => files.push((p.display().to_string(), text)),
+            Err(e) => errors.push(ManifestError {
+                file: p.display().to_string(),
+                line: 0,
+                field: String::new(),
+                reason: format!("cannot read: {e}"),
+            }),
+        }
+    }
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+}
+
+fn compile(
+    specs: Vec<(RuleSpec, String, usize)>,
+    errors: &mut Vec<ManifestError>,
+    version: String,
+) -> Result<RuleSet, RulesError> {
+    let mut rules = Vec::with_capacity(specs.len());
+    let mut seen = std::collections::HashMap::new();
+    for (s, file, line) in specs {
+        let mut bad = |field: &str, reason: String| {
+            errors.push(ManifestError {
+                file: file.clone(),
+                line,
+                field: format!("rules.{}.{field}", s.id),
+                reason,
+            });
+        };
+        if !is_id(&s.id) {
+            bad(
+                "id",
+                format!(
+                    "`{}` is not a rule id (lower-case letters, digits, `.` and `-`)",
+                    s.id
+                ),
+            );
+        }
+        if let Some(first) = seen.insert(s.id.clone(), format!("{file}:{line}")) {
+            bad("id", format!("duplicate rule id (first at {first})"));
+        }
+        if s.keywords.is_empty() || s.keywords.iter().any(String::is_empty) {
+            bad(
+                "keywords",
+                "at least one non-empty keyword is required".into(),
+            );
+        }
+        if s.examples.is_empty() {
+            bad("examples", "at least one example is required".into());
+        }
+        if s.negative_examples.is_empty() {
+            bad(
+                "negative_examples",
+                "at least one negative example is required".into(),
+            );
+        }
+        for (n, ex) in s.examples.iter().enumerate() {
+            let lower = ex.to_ascii_lowercase();
+            if !s
+                .keywords
+                .iter()
+                .any(|k| lower.contains(&k.to_ascii_lowercase()))
+            {
+                bad(
+                    "examples",
+                    format!("example {} holds none of the keywords", n + 1),
+                );
+            }
+        }
+        if s.min_entropy.is_some_and(|e| !(0.0..=8.0).contains(&e)) {
+            bad(
+                "min_entropy",
+                "must be between 0 and 8 bits per byte".into(),
+            );
+        }
+        let regex = match compile_pattern(&s.pattern) {
+            Ok(r) => r,
+            Err(e) => {
+                bad(
+                    "pattern",
+                    format!("invalid pattern: {}", first_line(&e.to_string())),
+                );
+                continue;
+            }
+        };
+        let mut secret_group = None;
+        let mut id_group = None;
+        for (i, name) in regex.capture_names().enumerate().skip(1) {
+            match name {
+                Some("secret") => secret_group = Some(i),
+                Some("id") => id_group = Some(i),
+                Some(other) => bad(
+                    "pattern",
+                    format!("unknown group `{other}` (only `secret` and `id` are named)"),
+                ),
+                None => bad(
+                    "pattern",
+                    "groups must be non-capturing `(?:…)` or named `secret`/`id`".into(),
+                ),
+            }
+        }
+        let Some(secret_group) = secret_group else {
+            bad("pattern", "the pattern has no `(?P<secret>…)` group".into());
+            continue;
+        };
+        rules.push(Rule {
+            id: s.id,
+            name: s.name,
+            provider: s.provider,
+            credential: s.credential,
+            nhi_kind: s.nhi_kind,
+            confidence: s.confidence,
+            keywords: s.keywords,
+            pattern: s.pattern,
+            min_entropy: s.min_entropy,
+            checksum: s.checksum,
+            pair: s.pair,
+            references: s.references,
+            source: format!("{file}:{line}"),
+            examples: s.examples,
+            negative_examples: s.negative_examples,
+            regex,
+            secret_group,
+            id_group,
+        });
+    }
+    for r in &rules {
+        if let Some(p) = &r.pair
+            && !rules.iter().any(|o| &o.id == p)
+        {
+            let (file, line) = r.source.rsplit_once(':').unwrap_or((&r.source, "0"));
+            errors.push(ManifestError {
+                file: file.to_owned(),
+                line: line.parse().unwrap_or(0),
+                field: format!("rules.{}.pair", r.id),
+                reason: format!("no rule `{p}` to pair with"),
+            });
+        }
+    }
+    let mut patterns: Vec<String> = Vec::new();
+    let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        for k in &r.keywords {
+            let k = k.to_ascii_lowercase();
+            match patterns.iter().position(|p| *p == k) {
+                Some(at) => keyword_rules[at].push(i),
+                None => {
+                    patterns.push(k);
+                    keyword_rules.push(vec![i]);
+                }
+            }
+        }
+    }
+    let keywords = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&patterns)
+        .map_err(|e| RulesError::data("rules", format!("keywords: {e}")))?;
+    Ok(RuleSet {
+        rules,
+        keywords,
+        keyword_rules,
+        placeholders: Placeholders::builtin()?,
+        version,
+    })
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
+        .trim_start_matches("error: ")
+        .to_owned()
+}
+
+/// A rule pattern, compiled for bytes with ASCII classes and bounded in size.
+fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(4 << 20)
+        .dfa_size_limit(8 << 20)
+        .build()
+}

@@ -1,0 +1,169 @@
+//! The embedded rules and loading user rules.
+#![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use keyward_rules::{Confidence, RuleSet, RulesError};
+
+#[test]
+fn every_embedded_rule_passes_its_examples() {
+    let set = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let report = set.check();
+    let failures: Vec<String> = report
+        .failures
+        .iter()
+        .map(|f| format!("{} ({}): {}", f.rule, f.source, f.reason))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(report.rules >= 150, "{} rules", report.rules);
+    assert!(report.examples >= report.rules);
+    assert!(report.negative_examples >= report.rules);
+}
+
+#[test]
+fn the_embedded_rules_cover_the_formats_the_product_claims() {
+    let set = RuleSet::builtin().unwrap();
+    let ids: BTreeSet<&str> = set.rules().iter().map(|r| r.id.as_str()).collect();
+    let providers: BTreeSet<&str> = set.rules().iter().map(|r| r.provider.as_str()).collect();
+    for p in [
+        "aws",
+        "gcp",
+        "azure",
+        "github",
+        "gitlab",
+        "bitbucket",
+        "slack",
+        "discord",
+        "stripe",
+        "twilio",
+        "sendgrid",
+        "datadog",
+        "npm",
+        "pypi",
+        "okta",
+        "openai",
+        "anthropic",
+        "vault",
+        "generic",
+    ] {
+        assert!(providers.contains(p), "no rule for `{p}`");
+    }
+    // Private keys of every armour the product names, and JWTs.
+    for needle in ["rsa", "ec", "openssh", "pgp", "pkcs8", "putty", "jwt"] {
+        assert!(
+            ids.iter()
+                .any(|id| id.split(['.', '-']).any(|part| part == needle)),
+            "no rule id mentions `{needle}`"
+        );
+    }
+    let checksummed = set.rules().iter().filter(|r| r.checksum.is_some()).count();
+    assert!(checksummed >= 4, "{checksummed} checksummed rules");
+    assert!(set.rules().iter().any(|r| r.pair.is_some()));
+    assert!(set.rules().iter().any(|r| r.confidence == Confidence::Low));
+}
+
+#[test]
+fn a_match_reports_the_secret_not_the_context() {
+    let set = RuleSet::builtin().unwrap();
+    // Built at run time so the repository holds no live-looking key.
+    let key = format!("AKIA{}", "Q7ZRM4XK2WJ5TNBV");
+    let text = format!("aws_access_key_id = {key}\n");
+    let found = set.find(text.as_bytes());
+    let m = found
+        .iter()
+        .find(|m| set.rules()[m.rule].provider == "aws")
+        .unwrap_or_else(|| panic!("no AWS match in {found:?}"));
+    assert_eq!(&text.as_bytes()[m.secret.clone()], key.as_bytes());
+    // The documentation key is a placeholder, not a finding.
+    assert!(
+        set.find(b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE")
+            .iter()
+            .all(|m| set.rules()[m.rule].provider != "aws")
+    );
+}
+
+fn user_rules(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+const USER_RULE: &str = "rules:\n  - id: acme.deploy-key\n    name: Acme deploy key\n    provider: acme\n    credential: api_key\n    nhi_kind: api_key\n    confidence: high\n    keywords: [\"acme_dk_\"]\n    pattern: '\\b(?P<secret>acme_dk_[a-z0-9]{24})\\b'\n    min_entropy: 3.0\n    examples: ['ACME_KEY=acme_dk_q8w7e6r5t4y3u2i1o9p8a7s6']\n    negative_examples: ['acme_dk_tooshort']\n";
+
+#[test]
+fn user_rules_load_beside_the_embedded_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    user_rules(dir.path(), "acme.yaml", USER_RULE);
+    let set = RuleSet::load(true, &[dir.path()]).unwrap();
+    assert!(set.get("acme.deploy-key").is_some());
+    assert!(set.check().failures.is_empty());
+    let only = RuleSet::load(false, &[dir.path()]).unwrap();
+    assert_eq!(only.rules().len(), 1);
+    assert_ne!(only.version(), set.version());
+}
+
+fn errors(text: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    user_rules(dir.path(), "bad.yaml", text);
+    match RuleSet::load(false, &[dir.path()]) {
+        Err(RulesError::Invalid(e)) => {
+            e.0.iter()
+                .map(|e| {
+                    e.to_string()
+                        .replace(&dir.path().display().to_string(), "DIR")
+                })
+                .collect()
+        }
+        Ok(_) => panic!("loaded"),
+    }
+}
+
+#[test]
+fn bad_rules_name_file_line_and_field() {
+    assert_eq!(
+        errors(&USER_RULE.replace("[a-z0-9]{24})", "[a-z0-9]{24}")),
+        ["DIR/bad.yaml:2: rules.acme.deploy-key.pattern: invalid pattern: unclosed group"]
+    );
+    assert_eq!(
+        errors(&USER_RULE.replace("(?P<secret>", "(?P<value>")),
+        [
+            "DIR/bad.yaml:2: rules.acme.deploy-key.pattern: unknown group `value` (only `secret` and `id` are named)",
+            "DIR/bad.yaml:2: rules.acme.deploy-key.pattern: the pattern has no `(?P<secret>…)` group"
+        ]
+    );
+    assert_eq!(
+        errors(&USER_RULE.replace("    examples:", "    pair: acme.secret\n    examples:")),
+        ["DIR/bad.yaml:2: rules.acme.deploy-key.pair: no rule `acme.secret` to pair with"]
+    );
+    let twice = format!("{USER_RULE}{}", &USER_RULE["rules:\n".len()..]);
+    assert_eq!(
+        errors(&twice),
+        ["DIR/bad.yaml:2: rules.acme.deploy-key.id: duplicate rule id (first at DIR/bad.yaml:2)"]
+    );
+    let unknown = errors(&USER_RULE.replace("    examples:", "    severity: high\n    examples:"));
+    assert_eq!(unknown.len(), 1);
+    assert!(
+        unknown[0].starts_with("DIR/bad.yaml:11: unknown field `severity`, expected one of"),
+        "{unknown:?}"
+    );
+    assert_eq!(
+        errors(&USER_RULE.replace("ACME_KEY=acme_dk_", "ACME_KEY=")),
+        ["DIR/bad.yaml:2: rules.acme.deploy-key.examples: example 1 holds none of the keywords"]
+    );
+}
+
+#[test]
+fn a_failing_example_is_reported_not_loaded_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    user_rules(
+        dir.path(),
+        "acme.yaml",
+        &USER_RULE.replace(
+            "['acme_dk_tooshort']",
+            "['acme_dk_q8w7e6r5t4y3u2i1o9p8a7s6']",
+        ),
+    );
+    let set = RuleSet::load(false, &[dir.path()]).unwrap();
+    let report = set.check();
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].reason, "negative example 1 matches");
+}
