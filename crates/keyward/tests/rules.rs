@@ -24,6 +24,21 @@ fn embedded_rules_pass_their_examples() {
     );
 }
 
+#[test]
+fn the_readme_rule_example_loads_and_passes() {
+    let env = Env::sqlite();
+    env.write("rules/readme.yaml", &readme_example("rule-yaml"));
+    let dir = env.path("rules");
+    let out = env.ok(&[
+        "rules",
+        "check",
+        "--no-builtin",
+        "--rules",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.starts_with("1 rules"), "{out}");
+}
+
 const RULE: &str = "rules:
   - id: acme.key
     name: Acme key
