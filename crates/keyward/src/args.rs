@@ -77,6 +77,25 @@ pub enum Command {
     /// Runs that changed the register, with their inputs and counts
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Find credentials in files and directories (respects .gitignore and .keywardignore)
+    Scan {
+        /// Files or directories to scan
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+        format: ScanFormat,
+        /// Exit with code 5 when anything is found
+        #[arg(long)]
+        fail_on_findings: bool,
+        /// Worker threads (default: one per core)
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Skip files larger than this many bytes
+        #[arg(long, default_value_t = 10 << 20, value_name = "BYTES")]
+        max_file_size: u64,
+        #[command(flatten)]
+        rules: RuleSource,
+    },
     /// Credential detection rules: list them and run their examples
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -233,6 +252,14 @@ pub struct RuleSource {
 pub enum Format {
     Table,
     Json,
+}
+
+/// Output for scan findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Json,
+    Jsonl,
 }
 
 /// Output for lists.

@@ -11,7 +11,7 @@ use sha2::Digest;
 
 use crate::args::{
     Cli, Command, Format, InventoryCommand, LedgerCommand, ListFormat, PeopleCommand, RuleSource,
-    RulesCommand, RunsCommand,
+    RulesCommand, RunsCommand, ScanFormat,
 };
 use crate::exit::Exit;
 use crate::settings;
@@ -43,6 +43,20 @@ fn load_rules(source: &RuleSource) -> Result<keyward_rules::RuleSet> {
     keyward_rules::RuleSet::load(!source.no_builtin, &dirs).map_err(|e| match e {
         keyward_rules::RulesError::Invalid(errors) => ServiceError::Invalid(errors).into(),
     })
+}
+
+/// The installation's fingerprint key when there is a key file, else a fixed public one.
+fn scan_fingerprints(key_path: &std::path::Path) -> Result<(keyward_model::Fingerprinter, bool)> {
+    if key_path.exists() {
+        let keys = keyward_service::Keyring::load(key_path)
+            .with_context(|| format!("reading the key file {}", key_path.display()))?;
+        return Ok((keyward_model::Fingerprinter::new(keys.fingerprint), true));
+    }
+    let public: [u8; 32] = sha2::Sha256::digest(b"keyward unkeyed scan fingerprints v1").into();
+    Ok((
+        keyward_model::Fingerprinter::new(keyward_model::FingerprintKey::from_bytes(public)),
+        false,
+    ))
 }
 
 /// Runs the parsed command.
@@ -257,6 +271,77 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                         );
                     }
                 }
+            }
+            Ok(Exit::Success)
+        }
+        Command::Scan {
+            paths,
+            format,
+            fail_on_findings,
+            threads,
+            max_file_size,
+            rules,
+        } => {
+            let set = load_rules(&rules)?;
+            let (fingerprints, keyed) = scan_fingerprints(&settings.key_path)?;
+            if !keyed {
+                eprintln!(
+                    "note: no key file at {}: fingerprints are unkeyed and comparable across machines only for high-entropy secrets; run `keyward init` or pass --key to key them",
+                    settings.key_path.display()
+                );
+            }
+            let mut options = keyward_scan::ScanOptions {
+                max_file_size,
+                ..keyward_scan::ScanOptions::default()
+            };
+            if let Some(n) = threads {
+                if n == 0 {
+                    anyhow::bail!("--threads must be at least 1");
+                }
+                options.threads = n;
+            }
+            let r = keyward_scan::scan(&paths, &set, &fingerprints, &options)?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            match format {
+                ScanFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &r.findings)?;
+                    writeln!(out)?;
+                }
+                ScanFormat::Jsonl => {
+                    for f in &r.findings {
+                        serde_json::to_writer(&mut out, f)?;
+                        writeln!(out)?;
+                    }
+                }
+                ScanFormat::Table => {
+                    for f in &r.findings {
+                        writeln!(
+                            out,
+                            "{}:{}:{}  {}  {}  {}",
+                            f.path,
+                            f.line,
+                            f.column,
+                            f.rule_id,
+                            f.preview,
+                            f.confidence.as_str()
+                        )?;
+                    }
+                }
+            }
+            out.flush()?;
+            eprintln!(
+                "{} finding{} in {} files ({:.1} MB); skipped {} binary and {} larger than {} bytes; {} allowed inline",
+                r.findings.len(),
+                if r.findings.len() == 1 { "" } else { "s" },
+                r.files,
+                r.bytes as f64 / 1e6,
+                r.skipped_binary,
+                r.skipped_large,
+                max_file_size,
+                r.allowed
+            );
+            if fail_on_findings && !r.findings.is_empty() {
+                return Ok(Exit::Findings);
             }
             Ok(Exit::Success)
         }

@@ -14,6 +14,8 @@ pub enum Exit {
     InvalidInput = 3,
     /// The ledger failed verification.
     LedgerTampered = 4,
+    /// `scan --fail-on-findings` found credentials.
+    Findings = 5,
 }
 
 impl From<Exit> for std::process::ExitCode {

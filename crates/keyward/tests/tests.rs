@@ -9,4 +9,5 @@
 mod bad_input;
 mod flow;
 mod rules;
+mod scan;
 mod support;

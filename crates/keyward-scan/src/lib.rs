@@ -1,0 +1,350 @@
+//! Keyward's secret scanner for files and directories.
+//!
+//! Walks the given paths (respecting `.gitignore`, `.ignore` and `.keywardignore`), skips
+//! binary and oversized files, runs every file through the detection rules, and reports each
+//! credential found as a [`Finding`]: the rule, where it is, a keyed fingerprint and a redacted
+//! preview. The secret's value itself never leaves this crate: it is fingerprinted and dropped.
+//!
+//! A line holding `keyward:allow` suppresses the findings on it; matches in test fixtures and
+//! documentation are reported with lowered confidence.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use keyward_model::{CredentialKind, Fingerprinter, NhiKind, SecretValue};
+use keyward_rules::{Confidence, RuleSet};
+
+/// The comment that suppresses findings on its line.
+pub const ALLOW_MARKER: &[u8] = b"keyward:allow";
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Files larger than this are skipped.
+    pub max_file_size: u64,
+    /// Worker threads (at least one).
+    pub threads: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            max_file_size: 10 << 20,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
+}
+
+/// One credential found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Finding {
+    /// The rule that found it.
+    pub rule_id: String,
+    /// The rule's name.
+    pub rule_name: String,
+    /// The credential's kind.
+    pub kind: CredentialKind,
+    /// The kind of NHI it belongs to.
+    pub nhi_kind: NhiKind,
+    /// Whose credential it is.
+    pub provider: String,
+    /// The file.
+    pub path: String,
+    /// 1-based line of the secret's first byte.
+    pub line: usize,
+    /// 1-based byte column of the secret's first byte.
+    pub column: usize,
+    /// Keyed fingerprint (HMAC-SHA-256) of the secret.
+    pub fingerprint: String,
+    /// At most the first four characters and the length.
+    pub preview: String,
+    /// How sure the match is, lowered in tests and documentation.
+    pub confidence: Confidence,
+    /// The secret's entropy, bits per byte.
+    pub entropy: f64,
+}
+
+/// What a scan read and found.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ScanReport {
+    /// Findings, ordered by path, line and column.
+    pub findings: Vec<Finding>,
+    /// Files read.
+    pub files: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Files skipped as binary.
+    pub skipped_binary: u64,
+    /// Files skipped as larger than the limit.
+    pub skipped_large: u64,
+    /// Findings suppressed by `keyward:allow`.
+    pub allowed: u64,
+}
+
+/// Why a scan could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// A path given to scan does not exist or cannot be read.
+    #[error("cannot read `{path}`: {reason}")]
+    Unreadable {
+        /// The path.
+        path: String,
+        /// What the system said.
+        reason: String,
+    },
+}
+
+/// Scans `paths` with `rules`, fingerprinting with `fingerprints`.
+pub fn scan(
+    paths: &[PathBuf],
+    rules: &RuleSet,
+    fingerprints: &Fingerprinter,
+    options: &ScanOptions,
+) -> Result<ScanReport, ScanError> {
+    let Some((first, rest)) = paths.split_first() else {
+        return Ok(ScanReport::default());
+    };
+    for p in paths {
+        std::fs::metadata(p).map_err(|e| ScanError::Unreadable {
+            path: p.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    }
+    let mut walk = ignore::WalkBuilder::new(first);
+    for p in rest {
+        walk.add(p);
+    }
+    walk.add_custom_ignore_filename(".keywardignore")
+        .hidden(false)
+        .require_git(false)
+        .threads(options.threads.max(1));
+    let total = Mutex::new(ScanReport::default());
+    let failure: Mutex<Option<ScanError>> = Mutex::new(None);
+    walk.build_parallel().run(|| {
+        let (total, failure) = (&total, &failure);
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    record(
+                        failure,
+                        ScanError::Unreadable {
+                            path: String::new(),
+                            reason: e.to_string(),
+                        },
+                    );
+                    return ignore::WalkState::Quit;
+                }
+            };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                return ignore::WalkState::Continue;
+            }
+            let mut one = ScanReport::default();
+            if let Err(e) = scan_file(entry.path(), rules, fingerprints, options, &mut one) {
+                record(failure, e);
+                return ignore::WalkState::Quit;
+            }
+            if let Ok(mut t) = total.lock() {
+                merge(&mut t, one);
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    if let Some(e) = failure.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    let mut report = total.into_inner().unwrap_or_default();
+    report.findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+    });
+    Ok(report)
+}
+
+fn record(slot: &Mutex<Option<ScanError>>, e: ScanError) {
+    if let Ok(mut s) = slot.lock() {
+        s.get_or_insert(e);
+    }
+}
+
+fn merge(into: &mut ScanReport, from: ScanReport) {
+    into.findings.extend(from.findings);
+    into.files += from.files;
+    into.bytes += from.bytes;
+    into.skipped_binary += from.skipped_binary;
+    into.skipped_large += from.skipped_large;
+    into.allowed += from.allowed;
+}
+
+fn scan_file(
+    path: &Path,
+    rules: &RuleSet,
+    fingerprints: &Fingerprinter,
+    options: &ScanOptions,
+    report: &mut ScanReport,
+) -> Result<(), ScanError> {
+    let unreadable = |e: std::io::Error| ScanError::Unreadable {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > options.max_file_size {
+        report.skipped_large += 1;
+        return Ok(());
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    if is_binary(&bytes) {
+        report.skipped_binary += 1;
+        return Ok(());
+    }
+    report.files += 1;
+    report.bytes += bytes.len() as u64;
+    let label = path.display().to_string();
+    scan_bytes(&label, &bytes, rules, fingerprints, report);
+    Ok(())
+}
+
+/// Whether the start of a file looks binary (a NUL byte in the first 8 KiB).
+fn is_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some()
+}
+
+/// Scans one buffer labelled `path`, adding its findings to `report`.
+pub fn scan_bytes(
+    path: &str,
+    bytes: &[u8],
+    rules: &RuleSet,
+    fingerprints: &Fingerprinter,
+    report: &mut ScanReport,
+) {
+    let lowered = is_fixture_or_doc(path);
+    let mut lines = LineIndex::new(bytes);
+    for m in strongest(rules, rules.find(bytes)) {
+        let (line, line_start) = lines.locate(m.secret.start);
+        let line_end = memchr::memchr(b'\n', &bytes[m.secret.start..])
+            .map_or(bytes.len(), |i| m.secret.start + i);
+        if memchr::memmem::find(&bytes[line_start..line_end], ALLOW_MARKER).is_some() {
+            report.allowed += 1;
+            continue;
+        }
+        let rule = &rules.rules()[m.rule];
+        let value =
+            SecretValue::new(String::from_utf8_lossy(&bytes[m.secret.clone()]).into_owned());
+        let confidence = if lowered {
+            rule.confidence.lowered()
+        } else {
+            rule.confidence
+        };
+        report.findings.push(Finding {
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            kind: rule.credential,
+            nhi_kind: rule.nhi_kind,
+            provider: rule.provider.clone(),
+            path: path.to_owned(),
+            line,
+            column: m.secret.start - line_start + 1,
+            fingerprint: fingerprints.fingerprint(&value),
+            preview: value.preview(),
+            confidence,
+            entropy: (m.entropy * 1000.0).round() / 1000.0,
+        });
+    }
+}
+
+/// Where matches of several rules overlap (a GitHub token that is also a generic `TOKEN =`
+/// assignment), keeps the most confident, then the longest, then the first rule's.
+fn strongest(rules: &RuleSet, mut found: Vec<keyward_rules::Match>) -> Vec<keyward_rules::Match> {
+    let rank = |m: &keyward_rules::Match| {
+        (
+            std::cmp::Reverse(rules.rules()[m.rule].confidence),
+            std::cmp::Reverse(m.secret.len()),
+            m.rule,
+        )
+    };
+    found.sort_by_key(rank);
+    let mut kept: Vec<keyward_rules::Match> = Vec::with_capacity(found.len());
+    for m in found {
+        if !kept
+            .iter()
+            .any(|k| k.secret.start < m.secret.end && m.secret.start < k.secret.end)
+        {
+            kept.push(m);
+        }
+    }
+    kept.sort_by_key(|m| m.secret.start);
+    kept
+}
+
+/// Paths whose matches are more likely samples than live credentials.
+fn is_fixture_or_doc(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let doc = [".md", ".rst", ".adoc", ".txt"]
+        .iter()
+        .any(|ext| lower.ends_with(ext));
+    doc || lower.split(['/', '\\']).any(|part| {
+        matches!(
+            part,
+            "test"
+                | "tests"
+                | "testdata"
+                | "fixtures"
+                | "fixture"
+                | "examples"
+                | "example"
+                | "docs"
+                | "doc"
+                | "spec"
+                | "mocks"
+                | "__tests__"
+                | "samples"
+        )
+    })
+}
+
+/// Finds the line of an offset, for offsets asked in increasing order or not.
+struct LineIndex<'a> {
+    bytes: &'a [u8],
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            starts: Vec::new(),
+        }
+    }
+
+    /// The 1-based line holding `offset` and the offset where that line starts.
+    fn locate(&mut self, offset: usize) -> (usize, usize) {
+        if self.starts.is_empty() {
+            self.starts.push(0);
+            self.starts
+                .extend(memchr::memchr_iter(b'\n', self.bytes).map(|i| i + 1));
+        }
+        let i = self.starts.partition_point(|&s| s <= offset);
+        (i, self.starts[i - 1])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_their_starts() {
+        let mut idx = LineIndex::new(b"ab\ncd\n\nef");
+        assert_eq!(idx.locate(0), (1, 0));
+        assert_eq!(idx.locate(4), (2, 3));
+        assert_eq!(idx.locate(6), (3, 6));
+        assert_eq!(idx.locate(8), (4, 7));
+    }
+
+    #[test]
+    fn fixtures_and_docs_are_told_apart() {
+        assert!(is_fixture_or_doc("repo/tests/data/key.pem"));
+        assert!(is_fixture_or_doc("README.md"));
+        assert!(!is_fixture_or_doc("src/config/prod.yaml"));
+        assert!(!is_fixture_or_doc("src/latest/config.yaml"));
+    }
+}

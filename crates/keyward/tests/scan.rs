@@ -1,0 +1,87 @@
+//! `keyward scan` as CI runs it: formats, exit codes, and no secret in any output.
+
+use crate::support::*;
+
+/// An access key id made at run time, so the repository holds none.
+fn key_id() -> String {
+    format!("AKIA{}", "ZQ4RT7MX2WKB5NJV")
+}
+
+#[test]
+fn scan_reports_in_every_format_and_gates_ci() {
+    let env = Env::sqlite();
+    let key = key_id();
+    env.write(
+        "repo/app/settings.py",
+        &format!("AWS_ACCESS_KEY_ID = \"{key}\"\n"),
+    );
+    env.write("repo/app/clean.py", "print('hello')\n");
+    let repo = env.path("repo");
+    let repo = repo.to_str().unwrap();
+
+    let json = env.json(&["scan", repo, "--format", "json"]);
+    let findings = json.as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{json}");
+    let f = &findings[0];
+    for field in [
+        "rule_id",
+        "rule_name",
+        "kind",
+        "provider",
+        "path",
+        "line",
+        "column",
+        "fingerprint",
+        "preview",
+        "confidence",
+    ] {
+        assert!(!f[field].is_null(), "no `{field}` in {f}");
+    }
+    assert_eq!(f["rule_id"], "aws.access-key-id");
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(1), Some(22))
+    );
+    assert_eq!(f["preview"], "AKIA…(20)");
+
+    let o = env.run(&["scan", repo, "--format", "jsonl"]);
+    assert!(o.status.success());
+    let lines = String::from_utf8(o.stdout.clone()).unwrap();
+    assert_eq!(lines.lines().count(), 1);
+    let unkeyed =
+        serde_json::from_str::<serde_json::Value>(lines.trim()).unwrap()["fingerprint"].clone();
+    assert_eq!(unkeyed, f["fingerprint"]);
+    assert!(
+        stderr(&o).contains("fingerprints are unkeyed"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = env.run(&["scan", repo, "--fail-on-findings"]);
+    assert_eq!(o.status.code(), Some(5));
+    let table = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(
+        table.contains("settings.py:1:22  aws.access-key-id  AKIA…(20)  high"),
+        "{table}"
+    );
+    for out in [&table, &stderr(&o), &lines, &json.to_string()] {
+        assert!(!out.contains(&key), "secret printed: {out}");
+    }
+
+    // With an installation key the fingerprint is keyed, and differs.
+    env.ok(&["init"]);
+    let keyed = env.json(&["scan", repo, "--format", "json"]);
+    assert_ne!(keyed[0]["fingerprint"], unkeyed);
+
+    let clean = env.path("repo/app/clean.py");
+    let o = env.run(&["scan", clean.to_str().unwrap(), "--fail-on-findings"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = env.run(&["scan", "no-such-dir"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot read `no-such-dir`"),
+        "{}",
+        stderr(&o)
+    );
+}
