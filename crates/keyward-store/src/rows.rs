@@ -233,35 +233,7 @@ pub(crate) trait Columns {
 
 /// The name of the `i`th of [`NHI_COLUMNS`], for messages.
 pub(crate) fn column_name(i: usize) -> &'static str {
-    const NAMES: [&str; 26] = [
-        "id",
-        "kind",
-        "provider",
-        "external_id",
-        "name",
-        "declaration",
-        "origin",
-        "environment",
-        "owner",
-        "backup_owner",
-        "purpose",
-        "privilege_ceiling",
-        "observed_permissions",
-        "created_at",
-        "expires_at",
-        "last_rotated_at",
-        "last_used_at",
-        "last_used_state",
-        "last_reviewed_at",
-        "review_every_days",
-        "next_review_due",
-        "status",
-        "supplier",
-        "tags",
-        "registered_at",
-        "updated_at",
-    ];
-    NAMES.get(i).copied().unwrap_or("nhis")
+    NHI_COLUMNS.split(',').nth(i).map_or("nhis", str::trim)
 }
 
 fn json<T: serde::de::DeserializeOwned + Default>(
@@ -390,6 +362,14 @@ impl NhiRecord {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
     use super::*;
+
+    #[test]
+    fn column_names_follow_the_column_list() {
+        assert_eq!(column_name(0), "id");
+        assert_eq!(column_name(19), "review_every_days");
+        assert_eq!(column_name(25), "updated_at");
+        assert_eq!(column_name(26), "nhis");
+    }
 
     #[test]
     fn stored_instants_parse_in_every_shape_the_driver_writes() {
