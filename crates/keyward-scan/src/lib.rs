@@ -8,6 +8,12 @@
 //! A line holding `keyward:allow` suppresses the findings on it; matches in test fixtures and
 //! documentation are reported with lowered confidence.
 
+mod git;
+mod sarif;
+
+pub use git::{GitOrigin, scan_git};
+pub use sarif::{FINGERPRINT_KEY, sarif};
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -62,6 +68,12 @@ pub struct Finding {
     pub confidence: Confidence,
     /// The secret's entropy, bits per byte.
     pub entropy: f64,
+    /// The git blob holding it, when scanning history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    /// The commit, author and date where it first appears, when scanning history.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitOrigin>,
 }
 
 /// What a scan read and found.
@@ -84,6 +96,14 @@ pub struct ScanReport {
 /// Why a scan could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
+    /// A repository's history could not be read.
+    #[error("cannot read the git history of `{path}`: {reason}")]
+    Git {
+        /// The repository.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A path given to scan does not exist or cannot be read.
     #[error("cannot read `{path}`: {reason}")]
     Unreadable {
@@ -115,7 +135,9 @@ pub fn scan(
         walk.add(p);
     }
     walk.add_custom_ignore_filename(".keywardignore")
+        // Dotfiles (`.env`, `.npmrc`) are where credentials live; git's own store is not.
         .hidden(false)
+        .filter_entry(|e| e.file_name() != ".git")
         .require_git(false)
         .threads(options.threads.max(1));
     let total = Mutex::new(ScanReport::default());
@@ -154,10 +176,22 @@ pub fn scan(
         return Err(e);
     }
     let mut report = total.into_inner().unwrap_or_default();
-    report.findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
-    });
+    report.sort();
     Ok(report)
+}
+
+impl ScanReport {
+    /// Adds another scan's findings and counts to this one.
+    pub fn absorb(&mut self, other: ScanReport) {
+        merge(self, other);
+    }
+
+    /// Orders findings by path, line, column and rule, so output is the same on every run.
+    fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+        });
+    }
 }
 
 fn record(slot: &Mutex<Option<ScanError>>, e: ScanError) {
@@ -247,6 +281,8 @@ pub fn scan_bytes(
             preview: value.preview(),
             confidence,
             entropy: (m.entropy * 1000.0).round() / 1000.0,
+            blob: None,
+            git: None,
         });
     }
 }

@@ -175,3 +175,214 @@ fn a_missing_path_is_an_error_naming_it() {
         "{e}"
     );
 }
+
+fn git(repo: &Path, args: &[&str], date: &str) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_AUTHOR_NAME", "Dana Dev")
+        .env("GIT_AUTHOR_EMAIL", "dana@example.com")
+        .env("GIT_COMMITTER_NAME", "Dana Dev")
+        .env("GIT_COMMITTER_EMAIL", "dana@example.com")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("git is needed to build test repositories: {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn commit_all(repo: &Path, msg: &str, date: &str) -> String {
+    git(repo, &["add", "-A"], date);
+    git(repo, &["commit", "-q", "-m", msg], date);
+    git(repo, &["rev-parse", "HEAD"], date)
+}
+
+#[test]
+fn history_reports_the_commit_that_introduced_a_deleted_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let token = github_token(3);
+    let branch_token = github_token(4);
+    git(repo, &["init", "-q", "-b", "main"], "2026-01-01T00:00:00Z");
+    write(repo, "app/config.py", b"DEBUG = True\n");
+    write(repo, "README.md", b"# app\n");
+    commit_all(repo, "start", "2026-01-01T10:00:00Z");
+    write(
+        repo,
+        "app/config.py",
+        format!("DEBUG = True\nGH = \"{token}\"\n").as_bytes(),
+    );
+    let leak = commit_all(repo, "add token", "2026-01-02T10:00:00Z");
+    // The same content committed again elsewhere is the same blob: reported once.
+    write(
+        repo,
+        "app/copy.py",
+        format!("DEBUG = True\nGH = \"{token}\"\n").as_bytes(),
+    );
+    commit_all(repo, "copy", "2026-01-03T10:00:00Z");
+    write(repo, "app/config.py", b"DEBUG = True\n");
+    std::fs::remove_file(repo.join("app/copy.py")).unwrap();
+    commit_all(repo, "remove token", "2026-01-04T10:00:00Z");
+    git(
+        repo,
+        &["checkout", "-q", "-b", "feature"],
+        "2026-01-05T00:00:00Z",
+    );
+    write(
+        repo,
+        "deploy.sh",
+        format!("export T={branch_token}\n").as_bytes(),
+    );
+    let branch = commit_all(repo, "branch work", "2026-01-05T10:00:00Z");
+    git(repo, &["checkout", "-q", "main"], "2026-01-06T00:00:00Z");
+    git(
+        repo,
+        &["tag", "-a", "v1", "-m", "release"],
+        "2026-01-06T00:00:00Z",
+    );
+    // Packed objects read the same as loose ones.
+    git(repo, &["gc", "-q"], "2026-01-06T00:00:00Z");
+    std::fs::remove_dir_all(repo.join("app")).unwrap();
+
+    let rules = RuleSet::builtin().unwrap();
+    let fp = Fingerprinter::new(FingerprintKey::from_bytes([7; 32]));
+    let r = keyward_scan::scan_git(repo, &rules, &fp, &ScanOptions::default()).unwrap();
+    let got: Vec<(String, usize, String, String, String)> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let g = f.git.clone().unwrap();
+            (
+                f.path.clone(),
+                f.line,
+                g.commit,
+                g.author,
+                g.date.to_rfc3339(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "app/config.py".to_owned(),
+                2,
+                leak,
+                "Dana Dev <dana@example.com>".to_owned(),
+                "2026-01-02T10:00:00+00:00".to_owned()
+            ),
+            (
+                "deploy.sh".to_owned(),
+                1,
+                branch,
+                "Dana Dev <dana@example.com>".to_owned(),
+                "2026-01-05T10:00:00+00:00".to_owned()
+            ),
+        ]
+    );
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.blob.as_ref().is_some_and(|b| b.len() == 40))
+    );
+    // Blobs: two versions of config.py, README.md and deploy.sh (copy.py is config.py's blob).
+    assert_eq!(r.files, 4);
+    let e = keyward_scan::scan_git(&repo.join("nowhere"), &rules, &fp, &ScanOptions::default())
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("cannot read the git history of"),
+        "{e}"
+    );
+}
+
+/// The official SARIF 2.1.0 schema, fetched by `.ci/sarif-schema.sh`; `None` (with the reason
+/// printed) outside CI when it has not been fetched.
+fn sarif_schema() -> Option<serde_json::Value> {
+    let path = std::env::var("KEYWARD_SARIF_SCHEMA").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/sarif-schema/sarif-2.1.0-rtm.5.json"
+        )
+        .to_owned()
+    });
+    match std::fs::read_to_string(&path) {
+        // The published schema's `run.language` pattern has a stray `]`, which ECMAScript
+        // regexes take as a literal and Rust's refuse; escaped, it means the same.
+        Ok(text) => Some(
+            serde_json::from_str(&text.replace(r#"[a-zA-Z]{2}]?$"#, r#"[a-zA-Z]{2}\\]?$"#))
+                .unwrap(),
+        ),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("CI needs the SARIF schema at {path} (.ci/sarif-schema.sh): {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping SARIF schema validation: {path}: {e}; run .ci/sarif-schema.sh");
+            None
+        }
+    }
+}
+
+#[test]
+fn sarif_output_validates_against_the_official_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let token = github_token(5);
+    git(repo, &["init", "-q", "-b", "main"], "2026-01-01T00:00:00Z");
+    write(
+        repo,
+        "src/my app/deploy.py",
+        format!("GH = \"{token}\"\n").as_bytes(),
+    );
+    write(
+        repo,
+        "tests/env",
+        format!("GH={}\n", github_token(6)).as_bytes(),
+    );
+    commit_all(repo, "leak", "2026-01-02T10:00:00Z");
+    let rules = RuleSet::builtin().unwrap();
+    let fp = Fingerprinter::new(FingerprintKey::from_bytes([7; 32]));
+    let files = scan(&[repo.to_path_buf()], &rules, &fp, &ScanOptions::default()).unwrap();
+    let history = keyward_scan::scan_git(repo, &rules, &fp, &ScanOptions::default()).unwrap();
+    assert_eq!((files.findings.len(), history.findings.len()), (2, 2));
+    // The work tree is read, git's own object store is not.
+    assert_eq!((files.files, files.skipped_binary), (2, 0));
+    let log = keyward_scan::sarif(&history.findings, &rules, "0.1.0");
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "src/my%20app/deploy.py"
+    );
+    assert_eq!(
+        result["partialFingerprints"][keyward_scan::FINGERPRINT_KEY],
+        history.findings[0].fingerprint
+    );
+    assert_eq!(result["properties"]["date"], "2026-01-02T10:00:00+00:00");
+    assert!(!log.to_string().contains(&token));
+    let Some(schema) = sarif_schema() else {
+        return;
+    };
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for log in [
+        keyward_scan::sarif(&files.findings, &rules, "0.1.0"),
+        log,
+        keyward_scan::sarif(&[], &rules, "0.1.0"),
+    ] {
+        let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+    }
+    // The validator is not lenient: a wrong version and a line 0 are refused.
+    let mut bad = keyward_scan::sarif(&files.findings, &rules, "0.1.0");
+    bad["version"] = "2.0.0".into();
+    assert!(!validator.is_valid(&bad));
+    let mut bad = keyward_scan::sarif(&files.findings, &rules, "0.1.0");
+    bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        0.into();
+    assert!(!validator.is_valid(&bad));
+}

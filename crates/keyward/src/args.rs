@@ -79,9 +79,13 @@ pub enum Command {
     Runs(RunsCommand),
     /// Find credentials in files and directories (respects .gitignore and .keywardignore)
     Scan {
-        /// Files or directories to scan
+        /// Files or directories to scan (with --git: repositories)
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Scan every blob reachable from every ref of each repository, reporting the commit,
+        /// author and date where each secret first appears
+        #[arg(long)]
+        git: bool,
         #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
         format: ScanFormat,
         /// Exit with code 5 when anything is found
@@ -260,6 +264,7 @@ pub enum ScanFormat {
     Table,
     Json,
     Jsonl,
+    Sarif,
 }
 
 /// Output for lists.

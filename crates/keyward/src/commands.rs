@@ -276,6 +276,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         }
         Command::Scan {
             paths,
+            git,
             format,
             fail_on_findings,
             threads,
@@ -300,11 +301,24 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 }
                 options.threads = n;
             }
-            let r = keyward_scan::scan(&paths, &set, &fingerprints, &options)?;
+            let r = if git {
+                let mut all = keyward_scan::ScanReport::default();
+                for p in &paths {
+                    all.absorb(keyward_scan::scan_git(p, &set, &fingerprints, &options)?);
+                }
+                all
+            } else {
+                keyward_scan::scan(&paths, &set, &fingerprints, &options)?
+            };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             match format {
                 ScanFormat::Json => {
                     serde_json::to_writer_pretty(&mut out, &r.findings)?;
+                    writeln!(out)?;
+                }
+                ScanFormat::Sarif => {
+                    let log = keyward_scan::sarif(&r.findings, &set, env!("CARGO_PKG_VERSION"));
+                    serde_json::to_writer_pretty(&mut out, &log)?;
                     writeln!(out)?;
                 }
                 ScanFormat::Jsonl => {
@@ -315,7 +329,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 }
                 ScanFormat::Table => {
                     for f in &r.findings {
-                        writeln!(
+                        write!(
                             out,
                             "{}:{}:{}  {}  {}  {}",
                             f.path,
@@ -325,6 +339,16 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                             f.preview,
                             f.confidence.as_str()
                         )?;
+                        if let Some(g) = &f.git {
+                            write!(
+                                out,
+                                "  {} {} {}",
+                                &g.commit[..g.commit.len().min(12)],
+                                g.date.format("%Y-%m-%d"),
+                                g.author
+                            )?;
+                        }
+                        writeln!(out)?;
                     }
                 }
             }

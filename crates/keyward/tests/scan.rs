@@ -85,3 +85,57 @@ fn scan_reports_in_every_format_and_gates_ci() {
         stderr(&o)
     );
 }
+
+#[test]
+fn scan_git_and_sarif_from_the_command_line() {
+    let env = Env::sqlite();
+    let repo = env.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ci")
+            .env("GIT_AUTHOR_EMAIL", "ci@example.com")
+            .env("GIT_COMMITTER_NAME", "Ci")
+            .env("GIT_COMMITTER_EMAIL", "ci@example.com")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    env.write("repo/cfg.env", &format!("AWS_ACCESS_KEY_ID={}\n", key_id()));
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "leak"]);
+    env.write("repo/cfg.env", "AWS_ACCESS_KEY_ID=\n");
+    git(&["commit", "-qam", "remove"]);
+    let r = repo.to_str().unwrap();
+    // The work tree is clean now; history is not.
+    assert_eq!(
+        env.json(&["scan", r, "--format", "json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let found = env.json(&["scan", "--git", r, "--format", "json"]);
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["author"], "Ci <ci@example.com>");
+    assert_eq!(found[0]["commit"].as_str().unwrap().len(), 40);
+    let sarif = env.json(&["scan", "--git", r, "--format", "sarif"]);
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["ruleId"],
+        "aws.access-key-id"
+    );
+    assert!(!sarif.to_string().contains(&key_id()));
+    let o = env.run(&["scan", "--git", env.path("").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot read the git history of"),
+        "{}",
+        stderr(&o)
+    );
+}
