@@ -8,9 +8,11 @@
 //! A line holding `keyward:allow` suppresses the findings on it; matches in test fixtures and
 //! documentation are reported with lowered confidence.
 
+mod baseline;
 mod git;
 mod sarif;
 
+pub use baseline::{Accepted, Baseline};
 pub use git::{GitOrigin, scan_git};
 pub use sarif::{FINGERPRINT_KEY, sarif};
 

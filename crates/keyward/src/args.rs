@@ -91,6 +91,12 @@ pub enum Command {
         /// Exit with code 5 when anything is found
         #[arg(long)]
         fail_on_findings: bool,
+        /// Do not report findings whose fingerprints this baseline file accepts
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Write every finding of this scan to a baseline file (accepting them)
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<PathBuf>,
         /// Worker threads (default: one per core)
         #[arg(long, value_name = "N")]
         threads: Option<usize>,

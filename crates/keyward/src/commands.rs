@@ -45,18 +45,37 @@ fn load_rules(source: &RuleSource) -> Result<keyward_rules::RuleSet> {
     })
 }
 
-/// The installation's fingerprint key when there is a key file, else a fixed public one.
-fn scan_fingerprints(key_path: &std::path::Path) -> Result<(keyward_model::Fingerprinter, bool)> {
-    if key_path.exists() {
+/// The installation's fingerprint key when there is a key file, else a fixed public one;
+/// with the key's id and whether it is the installation's.
+fn scan_fingerprints(
+    key_path: &std::path::Path,
+) -> Result<(keyward_model::Fingerprinter, String, bool)> {
+    let (key, keyed) = if key_path.exists() {
         let keys = keyward_service::Keyring::load(key_path)
             .with_context(|| format!("reading the key file {}", key_path.display()))?;
-        return Ok((keyward_model::Fingerprinter::new(keys.fingerprint), true));
-    }
-    let public: [u8; 32] = sha2::Sha256::digest(b"keyward unkeyed scan fingerprints v1").into();
-    Ok((
-        keyward_model::Fingerprinter::new(keyward_model::FingerprintKey::from_bytes(public)),
-        false,
-    ))
+        (keys.fingerprint, true)
+    } else {
+        let public: [u8; 32] = sha2::Sha256::digest(b"keyward unkeyed scan fingerprints v1").into();
+        (keyward_model::FingerprintKey::from_bytes(public), false)
+    };
+    let id = key.key_id();
+    Ok((keyward_model::Fingerprinter::new(key), id, keyed))
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, so a failed write leaves
+/// whatever was there.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "baseline".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// Runs the parsed command.
@@ -279,12 +298,19 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             git,
             format,
             fail_on_findings,
+            baseline,
+            write_baseline,
             threads,
             max_file_size,
             rules,
         } => {
             let set = load_rules(&rules)?;
-            let (fingerprints, keyed) = scan_fingerprints(&settings.key_path)?;
+            let (fingerprints, key_id, keyed) = scan_fingerprints(&settings.key_path)?;
+            let accepted = baseline
+                .as_deref()
+                .map(|p| keyward_scan::Baseline::load(p, &key_id))
+                .transpose()
+                .map_err(|e| ServiceError::Invalid(keyward_manifest::ManifestErrors(vec![e])))?;
             if !keyed {
                 eprintln!(
                     "note: no key file at {}: fingerprints are unkeyed and comparable across machines only for high-entropy secrets; run `keyward init` or pass --key to key them",
@@ -301,7 +327,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 }
                 options.threads = n;
             }
-            let r = if git {
+            let mut r = if git {
                 let mut all = keyward_scan::ScanReport::default();
                 for p in &paths {
                     all.absorb(keyward_scan::scan_git(p, &set, &fingerprints, &options)?);
@@ -310,6 +336,16 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             } else {
                 keyward_scan::scan(&paths, &set, &fingerprints, &options)?
             };
+            if let Some(file) = &write_baseline {
+                let b = keyward_scan::Baseline::of(&r.findings, &key_id);
+                write_atomically(file, &serde_json::to_vec_pretty(&b)?)?;
+                eprintln!(
+                    "wrote a baseline accepting {} findings to {}",
+                    b.findings.len(),
+                    file.display()
+                );
+            }
+            let baselined = accepted.map_or(0, |b| b.suppress(&mut r));
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             match format {
                 ScanFormat::Json => {
@@ -354,7 +390,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             }
             out.flush()?;
             eprintln!(
-                "{} finding{} in {} files ({:.1} MB); skipped {} binary and {} larger than {} bytes; {} allowed inline",
+                "{} finding{} in {} files ({:.1} MB); skipped {} binary and {} larger than {} bytes; {} allowed inline, {} in the baseline",
                 r.findings.len(),
                 if r.findings.len() == 1 { "" } else { "s" },
                 r.files,
@@ -362,7 +398,8 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 r.skipped_binary,
                 r.skipped_large,
                 max_file_size,
-                r.allowed
+                r.allowed,
+                baselined
             );
             if fail_on_findings && !r.findings.is_empty() {
                 return Ok(Exit::Findings);

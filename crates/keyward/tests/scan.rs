@@ -139,3 +139,52 @@ fn scan_git_and_sarif_from_the_command_line() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_baseline_accepts_known_findings_and_reports_new_ones() {
+    let env = Env::sqlite();
+    let key = key_id();
+    env.write("repo/a.env", &format!("AWS_ACCESS_KEY_ID={key}\n"));
+    let repo = env.path("repo");
+    let r = repo.to_str().unwrap();
+    let o = env.run(&["scan", r, "--write-baseline", "base.json"]);
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("baseline accepting 1 findings"),
+        "{}",
+        stderr(&o)
+    );
+    let text = std::fs::read_to_string(env.path("base.json")).unwrap();
+    assert!(!text.contains(&key), "the baseline holds the secret");
+    // The accepted secret, even moved to another file, is not reported.
+    std::fs::remove_file(env.path("repo/a.env")).unwrap();
+    env.write("repo/b.env", &format!("\nAWS_ACCESS_KEY_ID={key}\n"));
+    let o = env.run(&["scan", r, "--baseline", "base.json", "--fail-on-findings"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 in the baseline"), "{}", stderr(&o));
+    // A new secret is.
+    env.write(
+        "repo/c.env",
+        &format!("AWS_ACCESS_KEY_ID=AKIA{}\n", "M3KQ7WZ2XR5TJNBV"),
+    );
+    let o = env.run(&["scan", r, "--baseline", "base.json", "--fail-on-findings"]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    // A baseline made with another key is refused, naming why; so is a broken one.
+    env.ok(&["init"]);
+    let o = env.run(&["scan", r, "--baseline", "base.json"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o)
+            .contains("base.json: fingerprint_key_id: the baseline was made with fingerprint key"),
+        "{}",
+        stderr(&o)
+    );
+    env.write("broken.json", "{\n  \"version\": 1,\n  \"oops\": 2\n}\n");
+    let o = env.run(&["scan", r, "--baseline", "broken.json"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("broken.json:3: not a baseline"),
+        "{}",
+        stderr(&o)
+    );
+}
