@@ -9,6 +9,7 @@
 mod clock;
 mod discovered;
 mod enums;
+mod location;
 mod nhi;
 mod owner;
 mod person;
@@ -20,6 +21,7 @@ pub use enums::{
     CredentialKind, CredentialStatus, Environment, NhiKind, NhiStatus, Origin, ParseEnumError,
     PersonStatus, UsageState,
 };
+pub use location::{CredentialLocation, LocationSource};
 pub use nhi::{
     Cadence, CadenceError, Credential, DeclaredNhi, IdGenerator, Nhi, NhiId, Observation,
 };

@@ -1,7 +1,7 @@
 //! `keyward inventory`: list and show register entries.
 
 use keyward_ledger::Entry;
-use keyward_model::{Credential, Nhi, Observation};
+use keyward_model::{Credential, CredentialLocation, Nhi, Observation};
 use keyward_store::NhiFilter;
 use serde::Serialize;
 
@@ -17,6 +17,8 @@ pub struct NhiDetail {
     pub credentials: Vec<Credential>,
     /// What each source said.
     pub observations: Vec<Observation>,
+    /// Where its credentials' values were seen by secret scans.
+    pub locations: Vec<CredentialLocation>,
     /// Its ledger history, oldest first.
     pub history: Vec<Entry>,
 }
@@ -36,11 +38,13 @@ impl Service {
         let nhi = self.store.find_nhi(key).await?;
         let credentials = self.store.credentials_of(&nhi.id).await?;
         let observations = self.store.observations_of(&nhi.id).await?;
+        let locations = self.store.locations_of(&nhi.id).await?;
         let history = self.store.ledger_of(&format!("nhi:{}", nhi.id)).await?;
         Ok(NhiDetail {
             nhi,
             credentials,
             observations,
+            locations,
             history,
         })
     }

@@ -13,6 +13,7 @@ mod ledger;
 mod people;
 mod posture;
 pub mod render;
+mod secrets;
 mod service;
 
 pub use apply::ApplyReport;
@@ -23,6 +24,7 @@ pub use keys::{KeyError, Keyring};
 pub use ledger::{ExportReport, VerifyOutcome, verify_bundle};
 pub use people::ImportReport;
 pub use posture::{Posture, PostureLine};
+pub use secrets::SecretsReport;
 pub use service::{InitReport, Service, Settings};
 
 /// The version recorded as the connector version of runs made by this build.

@@ -355,6 +355,19 @@ pub fn detail_text(d: &NhiDetail, out: &mut impl Write) -> Result<(), ServiceErr
             o.last_seen_at.to_rfc3339()
         ));
     }
+    if !d.locations.is_empty() {
+        s.push_str(&format!("\nSeen in ({})\n", d.locations.len()));
+        for l in &d.locations {
+            s.push_str(&format!(
+                "  {}  {}:{}:{} in {}",
+                l.credential_id, l.path, l.line, l.column, l.repository
+            ));
+            if let (Some(c), Some(a)) = (&l.commit, &l.author) {
+                s.push_str(&format!("  commit {} by {a}", &c[..c.len().min(12)]));
+            }
+            s.push_str(&format!("  ({})\n", l.rule_id));
+        }
+    }
     s.push_str(&format!("\nLedger history ({})\n", d.history.len()));
     for e in &d.history {
         s.push_str(&format!(

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn source() -> IngestSource {
+pub fn source() -> IngestSource {
     IngestSource {
         source: "aws-iam".into(),
         connector: "test".into(),
@@ -21,7 +21,7 @@ fn source() -> IngestSource {
     }
 }
 
-fn reported(ext: &str, owner: Option<&str>) -> DiscoveredNhi {
+pub fn reported(ext: &str, owner: Option<&str>) -> DiscoveredNhi {
     DiscoveredNhi {
         kind: NhiKind::IamUser,
         provider: "aws".into(),

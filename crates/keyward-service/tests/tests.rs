@@ -10,4 +10,5 @@ mod apply;
 mod ingest;
 mod ledger;
 mod people_posture;
+mod secrets;
 mod support;

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Duration, Utc};
 use futures_util::TryStreamExt;
 use keyward_ledger::{Checkpoint, Entry};
-use keyward_model::{Credential, Nhi, NhiId, Observation, Person};
+use keyward_model::{Credential, CredentialLocation, Nhi, NhiId, Observation, Person};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::types::Json;
@@ -198,6 +198,43 @@ impl Store {
             let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE nhi_id = $1 ORDER BY id");
             for row in sqlx::query(&sql).bind(nhi.0.clone()).fetch_all(p).await? {
                 out.push(credential_from_row!(&row));
+            }
+            out
+        }))
+    }
+
+    /// Where the credentials of one NHI were seen, by credential then location.
+    pub async fn locations_of(&self, nhi: &NhiId) -> Result<Vec<CredentialLocation>, StoreError> {
+        Ok(dispatch!(&self.pool, p, _DB => {
+            let rows = sqlx::query(
+                "SELECT l.credential_id, l.source, l.repository, l.path, l.line, l.col, l.commit_id, \
+                 l.author, l.committed_at, l.rule_id, l.first_seen_at, l.last_seen_at \
+                 FROM credential_locations l JOIN credentials c ON c.id = l.credential_id \
+                 WHERE c.nhi_id = $1 ORDER BY l.credential_id, l.location",
+            )
+            .bind(nhi.0.clone())
+            .fetch_all(p)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let count = |col: &'static str| -> Result<u32, StoreError> {
+                    let v: i32 = r.try_get(col)?;
+                    u32::try_from(v).map_err(|_| StoreError::corrupt(col, v))
+                };
+                out.push(CredentialLocation {
+                    credential_id: r.try_get("credential_id")?,
+                    source: crate::rows::parse("source", &r.try_get::<String, _>("source")?)?,
+                    repository: r.try_get("repository")?,
+                    path: r.try_get("path")?,
+                    line: count("line")?,
+                    column: count("col")?,
+                    commit: r.try_get("commit_id")?,
+                    author: r.try_get("author")?,
+                    committed_at: r.try_get("committed_at")?,
+                    rule_id: r.try_get("rule_id")?,
+                    first_seen_at: r.try_get("first_seen_at")?,
+                    last_seen_at: r.try_get("last_seen_at")?,
+                });
             }
             out
         }))

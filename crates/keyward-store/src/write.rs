@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use keyward_ledger::{Checkpoint, Entry, LedgerKey, NewEntry};
-use keyward_model::{Credential, Nhi, Observation, Person};
+use keyward_model::{Credential, CredentialLocation, Nhi, Observation, Person};
 use sqlx::types::Json;
 
 use crate::bulk::{Cell, Col, POSTGRES_PAGE, SQLITE_PAGE, Table, json_page};
@@ -81,6 +81,27 @@ const OBSERVATIONS: Table = Table {
         ("last_seen_at", Col::Time),
     ],
     key: "(nhi_id, source)",
+    keep: &["first_seen_at"],
+};
+
+const LOCATIONS: Table = Table {
+    name: "credential_locations",
+    columns: &[
+        ("credential_id", Col::Text),
+        ("location", Col::Text),
+        ("source", Col::Text),
+        ("repository", Col::Text),
+        ("path", Col::Text),
+        ("line", Col::Int),
+        ("col", Col::Int),
+        ("commit_id", Col::Text),
+        ("author", Col::Text),
+        ("committed_at", Col::Time),
+        ("rule_id", Col::Text),
+        ("first_seen_at", Col::Time),
+        ("last_seen_at", Col::Time),
+    ],
+    key: "(credential_id, location)",
     keep: &["first_seen_at"],
 };
 
@@ -367,6 +388,92 @@ impl WriteTx {
     /// already present is a conflict).
     pub async fn insert_nhis(&mut self, nhis: &[Nhi]) -> Result<(), StoreError> {
         self.write_nhis(nhis, false).await
+    }
+
+    /// Records where credentials were seen, keeping each location's first sighting.
+    pub async fn upsert_locations(
+        &mut self,
+        locations: &[CredentialLocation],
+    ) -> Result<(), StoreError> {
+        self.changed |= !locations.is_empty();
+        self.bulk(&LOCATIONS, locations, true, |l| {
+            Ok(vec![
+                Cell::Text(Some(&l.credential_id)),
+                Cell::Owned(Some(l.key())),
+                Cell::Text(Some(l.source.as_str())),
+                Cell::Text(Some(&l.repository)),
+                Cell::Text(Some(&l.path)),
+                Cell::Int(Some(i64::from(l.line))),
+                Cell::Int(Some(i64::from(l.column))),
+                Cell::Text(l.commit.as_deref()),
+                Cell::Text(l.author.as_deref()),
+                Cell::Time(l.committed_at),
+                Cell::Text(Some(&l.rule_id)),
+                Cell::Time(Some(l.first_seen_at)),
+                Cell::Time(Some(l.last_seen_at)),
+            ])
+        })
+        .await
+    }
+
+    /// The credentials with these fingerprints.
+    pub async fn credentials_by_fingerprints(
+        &mut self,
+        fingerprints: &[&str],
+    ) -> Result<Vec<Credential>, StoreError> {
+        let mut out = Vec::new();
+        dispatch!(&mut self.tx, t, DB => {
+            for chunk in fingerprints.chunks(BATCH) {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(format!(
+                    "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE fingerprint IN ("
+                ));
+                let mut sep = qb.separated(", ");
+                for f in chunk {
+                    sep.push_bind((*f).to_owned());
+                }
+                qb.push(")");
+                for row in qb.build().fetch_all(&mut **t).await? {
+                    out.push(credential_from_row!(&row));
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// Every credential known by a non-secret identifier (an access key id), to match against
+    /// identifiers a scan finds.
+    pub async fn credentials_with_external_ids(&mut self) -> Result<Vec<Credential>, StoreError> {
+        let mut out = Vec::new();
+        dispatch!(&mut self.tx, t, _DB => {
+            let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE external_id IS NOT NULL ORDER BY id");
+            for row in sqlx::query(&sql).fetch_all(&mut **t).await? {
+                out.push(credential_from_row!(&row));
+            }
+        });
+        Ok(out)
+    }
+
+    /// The location keys already recorded for these credentials.
+    pub async fn location_keys(
+        &mut self,
+        credential_ids: &[&str],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        dispatch!(&mut self.tx, t, DB => {
+            for chunk in credential_ids.chunks(BATCH) {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "SELECT credential_id, location FROM credential_locations WHERE credential_id IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind((*id).to_owned());
+                }
+                qb.push(")");
+                let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut **t).await?;
+                out.extend(rows);
+            }
+        });
+        Ok(out)
     }
 
     /// Inserts or replaces NHIs by id.

@@ -106,6 +106,9 @@ pub enum Command {
         #[command(flatten)]
         rules: RuleSource,
     },
+    /// Record what a source holds in the register
+    #[command(subcommand)]
+    Discover(DiscoverCommand),
     /// Credential detection rules: list them and run their examples
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -225,6 +228,30 @@ pub enum RunsCommand {
     List {
         #[arg(long, default_value_t = 20)]
         limit: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiscoverCommand {
+    /// Leaked credentials in files or git history: each secret becomes a credential with every
+    /// place it was seen, tied to the NHI it belongs to (or a new undeclared one)
+    Secrets {
+        /// Files or directories (with --git: repositories)
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Scan every blob reachable from every ref of each repository
+        #[arg(long)]
+        git: bool,
+        /// Worker threads (default: one per core)
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Skip files larger than this many bytes
+        #[arg(long, default_value_t = 10 << 20, value_name = "BYTES")]
+        max_file_size: u64,
+        #[command(flatten)]
+        rules: RuleSource,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },

@@ -10,8 +10,8 @@ use keyward_service::{Service, ServiceError, VerifyOutcome};
 use sha2::Digest;
 
 use crate::args::{
-    Cli, Command, Format, InventoryCommand, LedgerCommand, ListFormat, PeopleCommand, RuleSource,
-    RulesCommand, RunsCommand, ScanFormat,
+    Cli, Command, DiscoverCommand, Format, InventoryCommand, LedgerCommand, ListFormat,
+    PeopleCommand, RuleSource, RulesCommand, RunsCommand, ScanFormat,
 };
 use crate::exit::Exit;
 use crate::settings;
@@ -60,6 +60,20 @@ fn scan_fingerprints(
     };
     let id = key.key_id();
     Ok((keyward_model::Fingerprinter::new(key), id, keyed))
+}
+
+fn scan_options(max_file_size: u64, threads: Option<usize>) -> Result<keyward_scan::ScanOptions> {
+    let mut options = keyward_scan::ScanOptions {
+        max_file_size,
+        ..keyward_scan::ScanOptions::default()
+    };
+    if let Some(n) = threads {
+        if n == 0 {
+            anyhow::bail!("--threads must be at least 1");
+        }
+        options.threads = n;
+    }
+    Ok(options)
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, so a failed write leaves
@@ -317,16 +331,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                     settings.key_path.display()
                 );
             }
-            let mut options = keyward_scan::ScanOptions {
-                max_file_size,
-                ..keyward_scan::ScanOptions::default()
-            };
-            if let Some(n) = threads {
-                if n == 0 {
-                    anyhow::bail!("--threads must be at least 1");
-                }
-                options.threads = n;
-            }
+            let options = scan_options(max_file_size, threads)?;
             let mut r = if git {
                 let mut all = keyward_scan::ScanReport::default();
                 for p in &paths {
@@ -403,6 +408,42 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             );
             if fail_on_findings && !r.findings.is_empty() {
                 return Ok(Exit::Findings);
+            }
+            Ok(Exit::Success)
+        }
+        Command::Discover(DiscoverCommand::Secrets {
+            paths,
+            git,
+            threads,
+            max_file_size,
+            rules,
+            format,
+        }) => {
+            let set = load_rules(&rules)?;
+            let options = scan_options(max_file_size, threads)?;
+            let svc = Service::open(settings).await?;
+            let r = svc.discover_secrets(&paths, git, &set, &options).await?;
+            svc.close().await;
+            match format {
+                Format::Json => json_out(&r)?,
+                Format::Table => {
+                    out!(
+                        "{} findings, {} distinct secrets in {} files: {} tied to NHIs in the register, {} new undeclared NHIs, {} new credentials, {} new locations",
+                        r.findings,
+                        r.secrets,
+                        r.files,
+                        r.linked,
+                        r.created_nhis,
+                        r.new_credentials,
+                        r.new_locations
+                    );
+                    match &r.run_id {
+                        Some(run) => out!("{} ledger entries, run {run}", r.ledger_entries),
+                        None => {
+                            out!("nothing new: the register already knew every secret and place")
+                        }
+                    }
+                }
             }
             Ok(Exit::Success)
         }

@@ -188,3 +188,33 @@ fn a_baseline_accepts_known_findings_and_reports_new_ones() {
         stderr(&o)
     );
 }
+
+#[test]
+fn discover_secrets_records_each_secret_once_and_then_nothing_new() {
+    let env = Env::sqlite();
+    env.ok(&["init"]);
+    let key = key_id();
+    env.write("repo/a.env", &format!("AWS_ACCESS_KEY_ID={key}\n"));
+    env.write("repo/b/c.sh", &format!("export AWS_ACCESS_KEY_ID={key}\n"));
+    let repo = env.path("repo");
+    let r = repo.to_str().unwrap();
+    let out = env.ok(&["discover", "secrets", r]);
+    assert!(out.contains("2 findings, 1 distinct secrets"), "{out}");
+    assert!(out.contains("1 new undeclared NHIs"), "{out}");
+    let list = env.json(&["inventory", "list", "--undeclared", "--format", "json"]);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["provider"], "aws");
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let shown = env.ok(&["inventory", "show", &id]);
+    assert!(shown.contains("Seen in (2)"), "{shown}");
+    assert!(shown.contains("a.env:1:19"), "{shown}");
+    assert!(!shown.contains(&key), "secret shown: {shown}");
+    let again = env.ok(&["discover", "secrets", r]);
+    assert!(again.contains("nothing new"), "{again}");
+    env.ok(&["ledger", "verify"]);
+    // Without the key file nothing is recorded.
+    std::fs::remove_file(env.path("keyward.key")).unwrap();
+    let o = env.run(&["discover", "secrets", r]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("key file"), "{}", stderr(&o));
+}
