@@ -13,7 +13,7 @@ use gix::ObjectId;
 use keyward_model::Fingerprinter;
 use keyward_rules::RuleSet;
 
-use crate::{ScanError, ScanOptions, ScanReport, is_binary, merge, scan_bytes};
+use crate::{ScanError, ScanOptions, ScanReport, Scanner, merge};
 
 /// Where a blob first appears in history.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -213,14 +213,13 @@ fn scan_blob(
         return Ok(());
     }
     let data = repo.find_blob(blob.id)?;
-    if is_binary(&data.data) {
-        report.skipped_binary += 1;
-        return Ok(());
-    }
-    report.files += 1;
-    report.bytes += data.data.len() as u64;
     let before = report.findings.len();
-    scan_bytes(&blob.path, &data.data, rules, fingerprints, report);
+    Scanner {
+        rules,
+        fingerprints,
+        options,
+    }
+    .content(&blob.path, &data.data, report);
     let origin = blob.origin.and_then(|i| origins.get(i));
     for f in &mut report.findings[before..] {
         f.blob = Some(blob.id.to_hex().to_string());

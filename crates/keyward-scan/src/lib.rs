@@ -8,6 +8,7 @@
 //! A line holding `keyward:allow` suppresses the findings on it; matches in test fixtures and
 //! documentation are reported with lowered confidence.
 
+mod archive;
 mod baseline;
 mod git;
 mod sarif;
@@ -32,6 +33,10 @@ pub struct ScanOptions {
     pub max_file_size: u64,
     /// Worker threads (at least one).
     pub threads: usize,
+    /// How deep to read archives within archives; 0 reads no archive.
+    pub archive_depth: usize,
+    /// The most bytes one archive on disk may unpack to, everything inside it included.
+    pub max_archive_bytes: u64,
 }
 
 impl Default for ScanOptions {
@@ -39,6 +44,8 @@ impl Default for ScanOptions {
         Self {
             max_file_size: 10 << 20,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            archive_depth: 3,
+            max_archive_bytes: 256 << 20,
         }
     }
 }
@@ -93,6 +100,10 @@ pub struct ScanReport {
     pub skipped_large: u64,
     /// Findings suppressed by `keyward:allow`.
     pub allowed: u64,
+    /// Archives opened.
+    pub archives: u64,
+    /// What could not be read and was passed over (a corrupt archive, an archive too large).
+    pub warnings: Vec<String>,
 }
 
 /// Why a scan could not run.
@@ -209,6 +220,8 @@ fn merge(into: &mut ScanReport, from: ScanReport) {
     into.skipped_binary += from.skipped_binary;
     into.skipped_large += from.skipped_large;
     into.allowed += from.allowed;
+    into.archives += from.archives;
+    into.warnings.extend(from.warnings);
 }
 
 fn scan_file(
@@ -228,15 +241,61 @@ fn scan_file(
         return Ok(());
     }
     let bytes = std::fs::read(path).map_err(unreadable)?;
-    if is_binary(&bytes) {
-        report.skipped_binary += 1;
-        return Ok(());
-    }
-    report.files += 1;
-    report.bytes += bytes.len() as u64;
     let label = path.display().to_string();
-    scan_bytes(&label, &bytes, rules, fingerprints, report);
+    Scanner {
+        rules,
+        fingerprints,
+        options,
+    }
+    .content(&label, &bytes, report);
     Ok(())
+}
+
+/// What every file of a scan is scanned with.
+pub(crate) struct Scanner<'a> {
+    pub(crate) rules: &'a RuleSet,
+    pub(crate) fingerprints: &'a Fingerprinter,
+    pub(crate) options: &'a ScanOptions,
+}
+
+impl Scanner<'_> {
+    /// Scans one file's content: inside it when it is an archive (within the options'
+    /// limits), else as text unless it is binary.
+    pub(crate) fn content(&self, label: &str, bytes: &[u8], report: &mut ScanReport) {
+        let mut budget = archive::Budget {
+            bytes_left: self.options.max_archive_bytes,
+        };
+        self.nested(label, bytes, 0, &mut budget, report);
+    }
+
+    /// Scans content found `depth` archives deep.
+    pub(crate) fn nested(
+        &self,
+        label: &str,
+        bytes: &[u8],
+        depth: usize,
+        budget: &mut archive::Budget,
+        report: &mut ScanReport,
+    ) {
+        if let Some(kind) = archive::kind_of(label) {
+            if depth < self.options.archive_depth {
+                archive::entries(self, label, bytes, kind, depth, budget, report);
+            } else {
+                report.warnings.push(format!(
+                    "{label}: not opened: archives nest deeper than {}",
+                    self.options.archive_depth
+                ));
+            }
+            return;
+        }
+        if is_binary(bytes) {
+            report.skipped_binary += 1;
+            return;
+        }
+        report.files += 1;
+        report.bytes += bytes.len() as u64;
+        scan_bytes(label, bytes, self.rules, self.fingerprints, report);
+    }
 }
 
 /// Whether the start of a file looks binary (a NUL byte in the first 8 KiB).

@@ -104,6 +104,7 @@ fn finds_reports_and_never_echoes_the_secret() {
         &ScanOptions {
             max_file_size: 1000,
             threads: 2,
+            ..ScanOptions::default()
         },
     );
     let found: Vec<(String, usize, usize, Confidence)> = report
@@ -385,4 +386,103 @@ fn sarif_output_validates_against_the_official_schema() {
     bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
         0.into();
     assert!(!validator.is_valid(&bad));
+}
+
+fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, data) in files {
+        w.start_file(*name, opts).unwrap();
+        std::io::Write::write_all(&mut w, data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn tar_gz_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut t = tar::Builder::new(gz);
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        t.append_data(&mut h, name, *data).unwrap();
+    }
+    t.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn archives_are_read_inside_within_their_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let token = github_token(7);
+    let inner = zip_of(&[("conf/app.env", format!("GH={token}\n").as_bytes())]);
+    write(
+        root,
+        "release.tar.gz",
+        &tar_gz_of(&[("dist/bundle.jar", &inner), ("README", b"hi\n")]),
+    );
+    write(root, "broken.zip", b"PK\x03\x04 not really a zip");
+    let report = run(root, &ScanOptions::default());
+    let found: Vec<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(found.len(), 1, "{report:?}");
+    assert!(
+        found[0].ends_with("release.tar.gz!dist/bundle.jar!conf/app.env"),
+        "{}",
+        found[0]
+    );
+    assert_eq!(report.archives, 3, "{report:?}");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("broken.zip: not read as an archive")),
+        "{:?}",
+        report.warnings
+    );
+
+    // One level only: the jar inside is not opened, and says so.
+    let shallow = run(
+        root,
+        &ScanOptions {
+            archive_depth: 1,
+            ..ScanOptions::default()
+        },
+    );
+    assert!(shallow.findings.is_empty());
+    assert!(
+        shallow
+            .warnings
+            .iter()
+            .any(|w| w.contains("bundle.jar: not opened")),
+        "{:?}",
+        shallow.warnings
+    );
+    // An unpacking budget smaller than the jar skips it.
+    let small = run(
+        root,
+        &ScanOptions {
+            max_archive_bytes: 16,
+            ..ScanOptions::default()
+        },
+    );
+    assert!(small.findings.is_empty());
+    assert!(
+        small
+            .warnings
+            .iter()
+            .any(|w| w.contains("unpacks to more than 16 bytes")),
+        "{:?}",
+        small.warnings
+    );
+    // Not opening archives at all.
+    let none = run(
+        root,
+        &ScanOptions {
+            archive_depth: 0,
+            ..ScanOptions::default()
+        },
+    );
+    assert!(none.findings.is_empty());
 }

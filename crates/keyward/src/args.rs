@@ -79,13 +79,8 @@ pub enum Command {
     Runs(RunsCommand),
     /// Find credentials in files and directories (respects .gitignore and .keywardignore)
     Scan {
-        /// Files or directories to scan (with --git: repositories)
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-        /// Scan every blob reachable from every ref of each repository, reporting the commit,
-        /// author and date where each secret first appears
-        #[arg(long)]
-        git: bool,
+        #[command(flatten)]
+        scan: ScanArgs,
         #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
         format: ScanFormat,
         /// Exit with code 5 when anything is found
@@ -97,14 +92,6 @@ pub enum Command {
         /// Write every finding of this scan to a baseline file (accepting them)
         #[arg(long, value_name = "FILE")]
         write_baseline: Option<PathBuf>,
-        /// Worker threads (default: one per core)
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
-        /// Skip files larger than this many bytes
-        #[arg(long, default_value_t = 10 << 20, value_name = "BYTES")]
-        max_file_size: u64,
-        #[command(flatten)]
-        rules: RuleSource,
     },
     /// Record what a source holds in the register
     #[command(subcommand)]
@@ -238,20 +225,8 @@ pub enum DiscoverCommand {
     /// Leaked credentials in files or git history: each secret becomes a credential with every
     /// place it was seen, tied to the NHI it belongs to (or a new undeclared one)
     Secrets {
-        /// Files or directories (with --git: repositories)
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-        /// Scan every blob reachable from every ref of each repository
-        #[arg(long)]
-        git: bool,
-        /// Worker threads (default: one per core)
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
-        /// Skip files larger than this many bytes
-        #[arg(long, default_value_t = 10 << 20, value_name = "BYTES")]
-        max_file_size: u64,
         #[command(flatten)]
-        rules: RuleSource,
+        scan: ScanArgs,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -271,6 +246,32 @@ pub enum RulesCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+/// What to scan and how.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (with --git: repositories)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Scan every blob reachable from every ref of each repository, reporting the commit,
+    /// author and date where each secret first appears
+    #[arg(long)]
+    pub git: bool,
+    /// Worker threads (default: one per core)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Skip files larger than this many bytes
+    #[arg(long, default_value_t = 10 << 20, value_name = "BYTES")]
+    pub max_file_size: u64,
+    /// Read archives (zip, jar, tar, tar.gz) nested this deep; 0 opens none
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub archive_depth: usize,
+    /// The most one archive may unpack to, everything inside it included
+    #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
+    pub max_archive_bytes: u64,
+    #[command(flatten)]
+    pub rules: RuleSource,
 }
 
 /// Which rules to use.

@@ -11,7 +11,7 @@ use sha2::Digest;
 
 use crate::args::{
     Cli, Command, DiscoverCommand, Format, InventoryCommand, LedgerCommand, ListFormat,
-    PeopleCommand, RuleSource, RulesCommand, RunsCommand, ScanFormat,
+    PeopleCommand, RuleSource, RulesCommand, RunsCommand, ScanArgs, ScanFormat,
 };
 use crate::exit::Exit;
 use crate::settings;
@@ -62,18 +62,21 @@ fn scan_fingerprints(
     Ok((keyward_model::Fingerprinter::new(key), id, keyed))
 }
 
-fn scan_options(max_file_size: u64, threads: Option<usize>) -> Result<keyward_scan::ScanOptions> {
+/// The rules and options a scan runs with.
+fn scan_setup(a: &ScanArgs) -> Result<(keyward_rules::RuleSet, keyward_scan::ScanOptions)> {
     let mut options = keyward_scan::ScanOptions {
-        max_file_size,
+        max_file_size: a.max_file_size,
+        archive_depth: a.archive_depth,
+        max_archive_bytes: a.max_archive_bytes,
         ..keyward_scan::ScanOptions::default()
     };
-    if let Some(n) = threads {
+    if let Some(n) = a.threads {
         if n == 0 {
             anyhow::bail!("--threads must be at least 1");
         }
         options.threads = n;
     }
-    Ok(options)
+    Ok((load_rules(&a.rules)?, options))
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, so a failed write leaves
@@ -308,17 +311,13 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Command::Scan {
-            paths,
-            git,
+            scan,
             format,
             fail_on_findings,
             baseline,
             write_baseline,
-            threads,
-            max_file_size,
-            rules,
         } => {
-            let set = load_rules(&rules)?;
+            let (set, options) = scan_setup(&scan)?;
             let (fingerprints, key_id, keyed) = scan_fingerprints(&settings.key_path)?;
             let accepted = baseline
                 .as_deref()
@@ -331,16 +330,18 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                     settings.key_path.display()
                 );
             }
-            let options = scan_options(max_file_size, threads)?;
-            let mut r = if git {
+            let mut r = if scan.git {
                 let mut all = keyward_scan::ScanReport::default();
-                for p in &paths {
+                for p in &scan.paths {
                     all.absorb(keyward_scan::scan_git(p, &set, &fingerprints, &options)?);
                 }
                 all
             } else {
-                keyward_scan::scan(&paths, &set, &fingerprints, &options)?
+                keyward_scan::scan(&scan.paths, &set, &fingerprints, &options)?
             };
+            for w in &r.warnings {
+                eprintln!("warning: {w}");
+            }
             if let Some(file) = &write_baseline {
                 let b = keyward_scan::Baseline::of(&r.findings, &key_id);
                 write_atomically(file, &serde_json::to_vec_pretty(&b)?)?;
@@ -402,7 +403,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 r.bytes as f64 / 1e6,
                 r.skipped_binary,
                 r.skipped_large,
-                max_file_size,
+                scan.max_file_size,
                 r.allowed,
                 baselined
             );
@@ -411,18 +412,12 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             }
             Ok(Exit::Success)
         }
-        Command::Discover(DiscoverCommand::Secrets {
-            paths,
-            git,
-            threads,
-            max_file_size,
-            rules,
-            format,
-        }) => {
-            let set = load_rules(&rules)?;
-            let options = scan_options(max_file_size, threads)?;
+        Command::Discover(DiscoverCommand::Secrets { scan, format }) => {
+            let (set, options) = scan_setup(&scan)?;
             let svc = Service::open(settings).await?;
-            let r = svc.discover_secrets(&paths, git, &set, &options).await?;
+            let r = svc
+                .discover_secrets(&scan.paths, scan.git, &set, &options)
+                .await?;
             svc.close().await;
             match format {
                 Format::Json => json_out(&r)?,
