@@ -60,7 +60,16 @@ pub fn scan_git(
                 origin: None,
             }),
             gix::object::Kind::Tree => {
-                walk_tree(&repo, id, &label, None, &mut seen, &mut blobs).map_err(|e| err(&e))?;
+                walk_tree(
+                    &repo,
+                    id,
+                    &label,
+                    None,
+                    &options.excludes,
+                    &mut seen,
+                    &mut blobs,
+                )
+                .map_err(|e| err(&e))?;
             }
             _ => {}
         }
@@ -79,7 +88,16 @@ pub fn scan_git(
             date: DateTime::from_timestamp(seconds, 0).unwrap_or_default(),
         });
         let at = origins.len() - 1;
-        walk_tree(&repo, tree, "", Some(at), &mut seen, &mut blobs).map_err(|e| err(&e))?;
+        walk_tree(
+            &repo,
+            tree,
+            "",
+            Some(at),
+            &options.excludes,
+            &mut seen,
+            &mut blobs,
+        )
+        .map_err(|e| err(&e))?;
     }
 
     let shared = repo.into_sync();
@@ -165,6 +183,7 @@ fn walk_tree(
     root: ObjectId,
     prefix: &str,
     origin: Option<usize>,
+    excludes: &crate::Excludes,
     seen: &mut HashSet<ObjectId>,
     blobs: &mut Vec<Blob>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -182,6 +201,10 @@ fn walk_tree(
             } else {
                 format!("{dir}/{}", e.filename)
             };
+            // An excluded path is not marked seen: the same object elsewhere is still scanned.
+            if !excludes.is_empty() && excludes.excludes(&name) {
+                continue;
+            }
             if e.mode.is_tree() {
                 if seen.insert(child) {
                     stack.push((child, name));

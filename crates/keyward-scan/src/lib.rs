@@ -10,10 +10,12 @@
 
 mod archive;
 mod baseline;
+mod exclude;
 mod git;
 mod sarif;
 
 pub use baseline::{Accepted, Baseline};
+pub use exclude::{Excludes, GlobError};
 pub use git::{GitOrigin, scan_git};
 pub use sarif::{FINGERPRINT_KEY, sarif};
 
@@ -37,6 +39,8 @@ pub struct ScanOptions {
     pub archive_depth: usize,
     /// The most bytes one archive on disk may unpack to, everything inside it included.
     pub max_archive_bytes: u64,
+    /// Paths not to scan.
+    pub excludes: Excludes,
 }
 
 impl Default for ScanOptions {
@@ -46,6 +50,7 @@ impl Default for ScanOptions {
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             archive_depth: 3,
             max_archive_bytes: 256 << 20,
+            excludes: Excludes::default(),
         }
     }
 }
@@ -143,6 +148,8 @@ pub fn scan(
             reason: e.to_string(),
         })?;
     }
+    let excludes = options.excludes.clone();
+    let roots: Vec<PathBuf> = paths.to_vec();
     let mut walk = ignore::WalkBuilder::new(first);
     for p in rest {
         walk.add(p);
@@ -150,7 +157,10 @@ pub fn scan(
     walk.add_custom_ignore_filename(".keywardignore")
         // Dotfiles (`.env`, `.npmrc`) are where credentials live; git's own store is not.
         .hidden(false)
-        .filter_entry(|e| e.file_name() != ".git")
+        .filter_entry(move |e| {
+            e.file_name() != ".git"
+                && (excludes.is_empty() || !excludes.excludes(&relative(&roots, e.path())))
+        })
         .require_git(false)
         .threads(options.threads.max(1));
     let total = Mutex::new(ScanReport::default());
@@ -205,6 +215,18 @@ impl ScanReport {
             (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
         });
     }
+}
+
+/// `path` from the scan root it lies under, `/`-separated.
+fn relative(roots: &[PathBuf], path: &Path) -> String {
+    let rel = roots
+        .iter()
+        .find_map(|r| path.strip_prefix(r).ok())
+        .unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn record(slot: &Mutex<Option<ScanError>>, e: ScanError) {

@@ -295,6 +295,13 @@ fn history_reports_the_commit_that_introduced_a_deleted_secret() {
     );
     // Blobs: two versions of config.py, README.md and deploy.sh (copy.py is config.py's blob).
     assert_eq!(r.files, 4);
+    // Excluded paths are not read from history either.
+    let options = ScanOptions {
+        excludes: keyward_scan::Excludes::new(&["*.sh".to_owned()]).unwrap(),
+        ..ScanOptions::default()
+    };
+    let r2 = keyward_scan::scan_git(repo, &rules, &fp, &options).unwrap();
+    assert_eq!((r2.findings.len(), r2.files), (1, 3));
     let e = keyward_scan::scan_git(&repo.join("nowhere"), &rules, &fp, &ScanOptions::default())
         .unwrap_err();
     assert!(

@@ -36,6 +36,9 @@ pub struct Global {
     /// Who is acting, as recorded in the ledger [default: os:<login name>]
     #[arg(long, global = true, env = "KEYWARD_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
+    /// Configuration file [default: ./keyward.toml when it exists]
+    #[arg(long, global = true, env = "KEYWARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -62,12 +62,18 @@ fn scan_fingerprints(
     Ok((keyward_model::Fingerprinter::new(key), id, keyed))
 }
 
-/// The rules and options a scan runs with.
-fn scan_setup(a: &ScanArgs) -> Result<(keyward_rules::RuleSet, keyward_scan::ScanOptions)> {
+/// The rules and options a scan runs with, from its arguments and `keyward.toml`.
+fn scan_setup(
+    a: &ScanArgs,
+    config: Option<&std::path::Path>,
+) -> Result<(keyward_rules::RuleSet, keyward_scan::ScanOptions)> {
+    let config = crate::config::load(config)?;
+    let excludes = keyward_scan::Excludes::new(&config.scan.exclude)?;
     let mut options = keyward_scan::ScanOptions {
         max_file_size: a.max_file_size,
         archive_depth: a.archive_depth,
         max_archive_bytes: a.max_archive_bytes,
+        excludes,
         ..keyward_scan::ScanOptions::default()
     };
     if let Some(n) = a.threads {
@@ -317,7 +323,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             baseline,
             write_baseline,
         } => {
-            let (set, options) = scan_setup(&scan)?;
+            let (set, options) = scan_setup(&scan, cli.global.config.as_deref())?;
             let (fingerprints, key_id, keyed) = scan_fingerprints(&settings.key_path)?;
             let accepted = baseline
                 .as_deref()
@@ -413,7 +419,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Command::Discover(DiscoverCommand::Secrets { scan, format }) => {
-            let (set, options) = scan_setup(&scan)?;
+            let (set, options) = scan_setup(&scan, cli.global.config.as_deref())?;
             let svc = Service::open(settings).await?;
             let r = svc
                 .discover_secrets(&scan.paths, scan.git, &set, &options)

@@ -218,3 +218,49 @@ fn discover_secrets_records_each_secret_once_and_then_nothing_new() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("key file"), "{}", stderr(&o));
 }
+
+#[test]
+fn keyward_toml_excludes_paths_and_bad_config_is_refused() {
+    let env = Env::sqlite();
+    let key = key_id();
+    env.write(
+        "repo/vendor/lib/a.env",
+        &format!("AWS_ACCESS_KEY_ID={key}\n"),
+    );
+    env.write("repo/web/app.min.js", &format!("var k=\"{key}\";\n"));
+    env.write("repo/src/b.env", &format!("AWS_ACCESS_KEY_ID={key}\n"));
+    let count = |args: &[&str]| env.json(args).as_array().unwrap().len();
+    assert_eq!(count(&["scan", "repo", "--format", "json"]), 3);
+    env.write(
+        "keyward.toml",
+        "[scan]\nexclude = [\"vendor/**\", \"*.min.js\"]\n",
+    );
+    assert_eq!(count(&["scan", "repo", "--format", "json"]), 1);
+    // An explicit file wins; a missing one is an error, not defaults.
+    env.write("other.toml", "[scan]\nexclude = [\"src\"]\n");
+    assert_eq!(
+        count(&["--config", "other.toml", "scan", "repo", "--format", "json"]),
+        2
+    );
+    let o = env.run(&["--config", "nope.toml", "scan", "repo"]);
+    assert_eq!(o.status.code(), Some(3));
+    env.write(
+        "keyward.toml",
+        "[scan]\nexclude = [\"vendor/**\"]\nmax_size = 3\n",
+    );
+    let o = env.run(&["scan", "repo"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("keyward.toml:3: unknown field `max_size`"),
+        "{}",
+        stderr(&o)
+    );
+    env.write("keyward.toml", "[scan]\nexclude = [\n  \"a/[\",\n]\n");
+    let o = env.run(&["scan", "repo"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("keyward.toml:3: scan.exclude: `a/[` is not a glob"),
+        "{}",
+        stderr(&o)
+    );
+}
