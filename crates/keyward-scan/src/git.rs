@@ -100,6 +100,10 @@ pub fn scan_git(
         .map_err(|e| err(&e))?;
     }
 
+    options
+        .progress
+        .blobs_total
+        .store(blobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
     let shared = repo.into_sync();
     let threads = options.threads.max(1).min(blobs.len().max(1));
     let chunk = blobs.len().div_ceil(threads).max(1);

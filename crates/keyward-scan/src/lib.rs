@@ -20,7 +20,8 @@ pub use git::{GitOrigin, scan_git};
 pub use sarif::{FINGERPRINT_KEY, sarif};
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use keyward_model::{CredentialKind, Fingerprinter, NhiKind, SecretValue};
 use keyward_rules::{Confidence, RuleSet};
@@ -41,6 +42,29 @@ pub struct ScanOptions {
     pub max_archive_bytes: u64,
     /// Paths not to scan.
     pub excludes: Excludes,
+    /// Counters a front end may show while the scan runs.
+    pub progress: Arc<Progress>,
+}
+
+/// Live counts of a running scan, updated by the scanning threads.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files (or blobs) read.
+    pub files: AtomicU64,
+    /// Bytes read.
+    pub bytes: AtomicU64,
+    /// Findings so far.
+    pub findings: AtomicU64,
+    /// Blobs to read in a history scan, once known.
+    pub blobs_total: AtomicU64,
+}
+
+impl Progress {
+    fn add(&self, files: u64, bytes: u64, findings: u64) {
+        self.files.fetch_add(files, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.findings.fetch_add(findings, Ordering::Relaxed);
+    }
 }
 
 impl Default for ScanOptions {
@@ -51,6 +75,7 @@ impl Default for ScanOptions {
             archive_depth: 3,
             max_archive_bytes: 256 << 20,
             excludes: Excludes::default(),
+            progress: Arc::default(),
         }
     }
 }
@@ -316,7 +341,13 @@ impl Scanner<'_> {
         }
         report.files += 1;
         report.bytes += bytes.len() as u64;
+        let before = report.findings.len();
         scan_bytes(label, bytes, self.rules, self.fingerprints, report);
+        self.options.progress.add(
+            1,
+            bytes.len() as u64,
+            (report.findings.len() - before) as u64,
+        );
     }
 }
 

@@ -336,6 +336,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                     settings.key_path.display()
                 );
             }
+            let bar = crate::progress::Bar::start(options.progress.clone());
             let mut r = if scan.git {
                 let mut all = keyward_scan::ScanReport::default();
                 for p in &scan.paths {
@@ -345,6 +346,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             } else {
                 keyward_scan::scan(&scan.paths, &set, &fingerprints, &options)?
             };
+            drop(bar);
             for w in &r.warnings {
                 eprintln!("warning: {w}");
             }
@@ -421,9 +423,11 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Command::Discover(DiscoverCommand::Secrets { scan, format }) => {
             let (set, options) = scan_setup(&scan, cli.global.config.as_deref())?;
             let svc = Service::open(settings).await?;
+            let bar = crate::progress::Bar::start(options.progress.clone());
             let r = svc
                 .discover_secrets(&scan.paths, scan.git, &set, &options)
                 .await?;
+            drop(bar);
             svc.close().await;
             match format {
                 Format::Json => json_out(&r)?,

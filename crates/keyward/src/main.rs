@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod config;
 mod exit;
+mod progress;
 mod settings;
 
 use std::process::ExitCode;
