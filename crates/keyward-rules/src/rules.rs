@@ -435,6 +435,8 @@ fn compile(
     }
     let keywords = AhoCorasick::builder()
         .ascii_case_insensitive(true)
+        // A DFA: overlapping search over ~600 keywords steps 2-3x faster than the default NFA.
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build(&patterns)
         .map_err(|e| RulesError::data("rules", format!("keywords: {e}")))?;
     Ok(RuleSet {
