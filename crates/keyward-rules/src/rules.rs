@@ -6,7 +6,8 @@ use std::path::Path;
 use aho_corasick::AhoCorasick;
 use keyward_manifest::{ManifestError, ManifestErrors};
 use keyward_model::{CredentialKind, NhiKind};
-use regex::bytes::Regex;
+use regex_automata::util::primitives::PatternID;
+use regex_automata::{Input, meta};
 use sha2::{Digest, Sha256};
 
 use crate::RulesError;
@@ -53,7 +54,10 @@ pub struct Rule {
     #[serde(skip)]
     negative_examples: Vec<String>,
     #[serde(skip)]
-    regex: Regex,
+    regex: meta::Regex,
+    /// The longest text the pattern can match; a match lies within this of its keyword.
+    #[serde(skip)]
+    max_len: usize,
     #[serde(skip)]
     secret_group: usize,
     #[serde(skip)]
@@ -105,6 +109,13 @@ pub struct RuleSet {
     keyword_rules: Vec<Vec<usize>>,
     placeholders: Placeholders,
     version: String,
+}
+
+impl Rule {
+    /// Texts the rule must match.
+    pub fn examples(&self) -> &[String] {
+        &self.examples
+    }
 }
 
 impl RuleSet {
@@ -167,28 +178,56 @@ impl RuleSet {
     }
 
     /// Every credential in `bytes`, in rule then position order.
+    ///
+    /// Keywords say which rules to try and where: a rule's keyword lies inside its match, so
+    /// each rule is searched only within its longest match around each of its keywords (the
+    /// bytes outside still count for `\b` and other look-arounds).
     pub fn find(&self, bytes: &[u8]) -> Vec<Match> {
-        let mut tried = vec![false; self.rules.len()];
-        let mut out = Vec::new();
+        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
         for m in self.keywords.find_overlapping_iter(bytes) {
             for &r in &self.keyword_rules[m.pattern().as_usize()] {
-                if !tried[r] {
-                    tried[r] = true;
-                    self.find_rule(r, bytes, &mut out);
-                }
+                hits.push((r, m.start(), m.end()));
+            }
+        }
+        hits.sort_unstable();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < hits.len() {
+            let r = hits[i].0;
+            let reach = self.rules[r].max_len;
+            let mut window: Option<(usize, usize)> = None;
+            while i < hits.len() && hits[i].0 == r {
+                let (_, s, e) = hits[i];
+                let (ws, we) = (
+                    s.saturating_sub(reach),
+                    e.saturating_add(reach).min(bytes.len()),
+                );
+                window = match window {
+                    Some((a, b)) if ws <= b => Some((a, b.max(we))),
+                    Some((a, b)) => {
+                        self.find_rule(r, bytes, a..b, &mut out);
+                        Some((ws, we))
+                    }
+                    None => Some((ws, we)),
+                };
+                i += 1;
+            }
+            if let Some((a, b)) = window {
+                self.find_rule(r, bytes, a..b, &mut out);
             }
         }
         out.sort_by_key(|m| (m.rule, m.secret.start));
+        out.dedup();
         out
     }
 
-    fn find_rule(&self, r: usize, bytes: &[u8], out: &mut Vec<Match>) {
+    fn find_rule(&self, r: usize, bytes: &[u8], window: Range<usize>, out: &mut Vec<Match>) {
         let rule = &self.rules[r];
-        for caps in rule.regex.captures_iter(bytes) {
-            let Some(secret) = caps.get(rule.secret_group) else {
+        for caps in rule.regex.captures_iter(Input::new(bytes).range(window)) {
+            let Some(secret) = caps.get_group(rule.secret_group) else {
                 continue;
             };
-            let value = secret.as_bytes();
+            let value = &bytes[secret.range()];
             let e = entropy(value);
             if rule.min_entropy.is_some_and(|min| e < min)
                 || rule.checksum == Some(Checksum::Github) && !github_checksum(value)
@@ -199,7 +238,10 @@ impl RuleSet {
             out.push(Match {
                 rule: r,
                 secret: secret.range(),
-                id: rule.id_group.and_then(|g| caps.get(g)).map(|m| m.range()),
+                id: rule
+                    .id_group
+                    .and_then(|g| caps.get_group(g))
+                    .map(|m| m.range()),
                 entropy: e,
             });
         }
@@ -358,16 +400,24 @@ fn compile(
         let regex = match compile_pattern(&s.pattern) {
             Ok(r) => r,
             Err(e) => {
+                let reason = e
+                    .syntax_error()
+                    .map_or_else(|| e.to_string(), ToString::to_string);
                 bad(
                     "pattern",
-                    format!("invalid pattern: {}", first_line(&e.to_string())),
+                    format!("invalid pattern: {}", first_line(&reason)),
                 );
                 continue;
             }
         };
         let mut secret_group = None;
         let mut id_group = None;
-        for (i, name) in regex.capture_names().enumerate().skip(1) {
+        for (i, name) in regex
+            .group_info()
+            .pattern_names(PatternID::ZERO)
+            .enumerate()
+            .skip(1)
+        {
             match name {
                 Some("secret") => secret_group = Some(i),
                 Some("id") => id_group = Some(i),
@@ -385,6 +435,7 @@ fn compile(
             bad("pattern", "the pattern has no `(?P<secret>…)` group".into());
             continue;
         };
+        let max_len = max_len(&s.pattern);
         rules.push(Rule {
             id: s.id,
             name: s.name,
@@ -402,6 +453,7 @@ fn compile(
             examples: s.examples,
             negative_examples: s.negative_examples,
             regex,
+            max_len,
             secret_group,
             id_group,
         });
@@ -458,10 +510,30 @@ fn first_line(s: &str) -> String {
 }
 
 /// A rule pattern, compiled for bytes with ASCII classes and bounded in size.
-fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
-    regex::bytes::RegexBuilder::new(pattern)
+fn compile_pattern(pattern: &str) -> Result<meta::Regex, Box<regex_automata::meta::BuildError>> {
+    meta::Regex::builder()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(4 << 20))
+                .hybrid_cache_capacity(8 << 20),
+        )
+        .build(pattern)
+        .map_err(Box::new)
+}
+
+/// The longest text `pattern` can match, or no limit when it has unbounded repetition.
+fn max_len(pattern: &str) -> usize {
+    regex_syntax::ParserBuilder::new()
         .unicode(false)
-        .size_limit(4 << 20)
-        .dfa_size_limit(8 << 20)
+        .utf8(false)
         .build()
+        .parse(pattern)
+        .ok()
+        .and_then(|h| h.properties().maximum_len())
+        .unwrap_or(usize::MAX)
 }

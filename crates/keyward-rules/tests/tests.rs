@@ -167,3 +167,40 @@ fn a_failing_example_is_reported_not_loaded_silently() {
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].reason, "negative example 1 matches");
 }
+
+#[test]
+fn matches_do_not_depend_on_where_the_text_lies_in_a_file() {
+    let set = RuleSet::builtin().unwrap();
+    let filler = "lorem ipsum dolor sit amet, consectetur\n".repeat(300);
+    let key = format!("AKIA{}", "Q7ZRM4XK2WJ5TNBV");
+    // Found far into a file, not found glued to a word: the bytes before a keyword's search
+    // window still count for word boundaries.
+    let deep = format!("{filler}id = {key}\n{filler}");
+    assert!(
+        set.find(deep.as_bytes())
+            .iter()
+            .any(|m| deep.as_bytes()[m.secret.clone()] == *key.as_bytes())
+    );
+    let glued = format!("{filler}x{}{key}\n", "y".repeat(40));
+    assert!(
+        set.find(glued.as_bytes())
+            .iter()
+            .all(|m| glued.as_bytes()[m.secret.clone()] != *key.as_bytes())
+    );
+    // Every rule's examples still match, once, amid other text.
+    let mut missed = Vec::new();
+    for (i, r) in set.rules().iter().enumerate() {
+        for (n, ex) in r.examples().iter().enumerate() {
+            let text = format!("{filler}{ex}\n{filler}");
+            let hits = set
+                .find(text.as_bytes())
+                .into_iter()
+                .filter(|m| m.rule == i)
+                .count();
+            if hits == 0 {
+                missed.push(format!("{} example {}", r.id, n + 1));
+            }
+        }
+    }
+    assert!(missed.is_empty(), "{missed:?}");
+}
