@@ -107,6 +107,10 @@ pub struct Finding {
     pub confidence: Confidence,
     /// The secret's entropy, bits per byte.
     pub entropy: f64,
+    /// The fingerprint of its other half found nearby (the secret key beside an AWS access key
+    /// id, and the other way round), when its rule names a pair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paired_with: Option<String>,
     /// The git blob holding it, when scanning history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blob: Option<String>,
@@ -365,6 +369,7 @@ pub fn scan_bytes(
     report: &mut ScanReport,
 ) {
     let lowered = is_fixture_or_doc(path);
+    let first = report.findings.len();
     let mut lines = LineIndex::new(bytes);
     for m in strongest(rules, rules.find(bytes)) {
         let (line, line_start) = lines.locate(m.secret.start);
@@ -395,9 +400,33 @@ pub fn scan_bytes(
             preview: value.preview(),
             confidence,
             entropy: (m.entropy * 1000.0).round() / 1000.0,
+            paired_with: None,
             blob: None,
             git: None,
         });
+    }
+    pair_up(rules, &mut report.findings[first..]);
+}
+
+/// How many lines apart two halves of one credential may lie.
+const PAIR_LINES: usize = 10;
+
+/// Marks findings whose rule names a pair with the nearest finding of that rule in the same
+/// file, within [`PAIR_LINES`].
+fn pair_up(rules: &RuleSet, found: &mut [Finding]) {
+    let partners: Vec<Option<String>> = found
+        .iter()
+        .map(|f| {
+            let pair = rules.get(&f.rule_id)?.pair.as_deref()?;
+            found
+                .iter()
+                .filter(|o| o.rule_id == pair && o.line.abs_diff(f.line) <= PAIR_LINES)
+                .min_by_key(|o| o.line.abs_diff(f.line))
+                .map(|o| o.fingerprint.clone())
+        })
+        .collect();
+    for (f, p) in found.iter_mut().zip(partners) {
+        f.paired_with = p;
     }
 }
 

@@ -493,3 +493,42 @@ fn archives_are_read_inside_within_their_limits() {
     );
     assert!(none.findings.is_empty());
 }
+
+#[test]
+fn the_two_halves_of_an_aws_key_are_paired() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let id = format!("AKIA{}", "RX4MZQ7TW2KJ5NBV");
+    let secret = format!("{}{}", "q8Z3mT7vK2pX9wR4nL6yB1", "cF5hJ0dS8gA3eU7iO2");
+    write(
+        root,
+        "aws.env",
+        format!("AWS_ACCESS_KEY_ID={id}\nAWS_SECRET_ACCESS_KEY={secret}\n").as_bytes(),
+    );
+    write(
+        root,
+        "alone.env",
+        format!("AWS_ACCESS_KEY_ID={id}\n").as_bytes(),
+    );
+    let r = run(root, &ScanOptions::default());
+    let in_pair: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.path.ends_with("aws.env"))
+        .collect();
+    assert_eq!(in_pair.len(), 2, "{r:?}");
+    assert_eq!(
+        in_pair[0].paired_with.as_ref(),
+        Some(&in_pair[1].fingerprint)
+    );
+    assert_eq!(
+        in_pair[1].paired_with.as_ref(),
+        Some(&in_pair[0].fingerprint)
+    );
+    let alone = r
+        .findings
+        .iter()
+        .find(|f| f.path.ends_with("alone.env"))
+        .unwrap();
+    assert_eq!(alone.paired_with, None);
+}

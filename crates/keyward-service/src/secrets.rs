@@ -145,13 +145,9 @@ impl Service {
                 continue;
             }
             let partner = seen[fp].iter().find_map(|(_, f)| {
-                let pair = rules.get(&f.rule_id)?.pair.as_deref()?;
-                scanned
-                    .iter()
-                    .flat_map(|(_, r)| &r.findings)
-                    .filter(|o| o.rule_id == pair && o.path == f.path && o.git == f.git)
-                    .min_by_key(|o| o.line.abs_diff(f.line))
-                    .and_then(|o| holder.get(o.fingerprint.as_str()))
+                f.paired_with
+                    .as_deref()
+                    .and_then(|p| holder.get(p))
                     .map(|h| h.nhi().clone())
             });
             if let Some(nhi) = partner {
