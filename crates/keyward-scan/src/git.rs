@@ -136,8 +136,32 @@ pub fn scan_git(
     for r in results {
         merge(&mut total, r?);
     }
+    first_sightings(&mut total, &blobs);
     total.sort();
     Ok(total)
+}
+
+/// Keeps, for each secret at each path, the blob that brought it there first: later revisions
+/// of a file that still hold the same secret add no finding. Blobs are listed in history order.
+fn first_sightings(report: &mut ScanReport, blobs: &[Blob]) {
+    let order: std::collections::HashMap<String, usize> = blobs
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.id.to_hex().to_string(), i))
+        .collect();
+    let rank = |f: &crate::Finding| {
+        f.blob
+            .as_ref()
+            .and_then(|b| order.get(b))
+            .copied()
+            .unwrap_or(usize::MAX)
+    };
+    report
+        .findings
+        .sort_by_cached_key(|f| (f.fingerprint.clone(), f.path.clone(), rank(f), f.line));
+    report.findings.dedup_by(|later, first| {
+        later.fingerprint == first.fingerprint && later.path == first.path
+    });
 }
 
 /// The commits reachable from every ref (and a detached HEAD), oldest first; and the trees

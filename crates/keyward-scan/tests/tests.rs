@@ -221,6 +221,13 @@ fn history_reports_the_commit_that_introduced_a_deleted_secret() {
         format!("DEBUG = True\nGH = \"{token}\"\n").as_bytes(),
     );
     let leak = commit_all(repo, "add token", "2026-01-02T10:00:00Z");
+    // A later revision that still holds it is the same secret at the same path: no new finding.
+    write(
+        repo,
+        "app/config.py",
+        format!("DEBUG = False\nGH = \"{token}\"\n").as_bytes(),
+    );
+    commit_all(repo, "edit", "2026-01-02T12:00:00Z");
     // The same content committed again elsewhere is the same blob: reported once.
     write(
         repo,
@@ -293,15 +300,15 @@ fn history_reports_the_commit_that_introduced_a_deleted_secret() {
             .iter()
             .all(|f| f.blob.as_ref().is_some_and(|b| b.len() == 40))
     );
-    // Blobs: two versions of config.py, README.md and deploy.sh (copy.py is config.py's blob).
-    assert_eq!(r.files, 4);
+    // Blobs: three versions of config.py, README.md and deploy.sh (copy.py is one of config.py's).
+    assert_eq!(r.files, 5);
     // Excluded paths are not read from history either.
     let options = ScanOptions {
         excludes: keyward_scan::Excludes::new(&["*.sh".to_owned()]).unwrap(),
         ..ScanOptions::default()
     };
     let r2 = keyward_scan::scan_git(repo, &rules, &fp, &options).unwrap();
-    assert_eq!((r2.findings.len(), r2.files), (1, 3));
+    assert_eq!((r2.findings.len(), r2.files), (1, 4));
     let e = keyward_scan::scan_git(&repo.join("nowhere"), &rules, &fp, &ScanOptions::default())
         .unwrap_err();
     assert!(
