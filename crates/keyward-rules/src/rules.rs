@@ -191,6 +191,7 @@ impl RuleSet {
         }
         hits.sort_unstable();
         let mut out = Vec::new();
+        let mut vetoed = Vec::new();
         let mut i = 0;
         while i < hits.len() {
             let r = hits[i].0;
@@ -205,7 +206,7 @@ impl RuleSet {
                 window = match window {
                     Some((a, b)) if ws <= b => Some((a, b.max(we))),
                     Some((a, b)) => {
-                        self.find_rule(r, bytes, a..b, &mut out);
+                        self.find_rule(r, bytes, a..b, &mut out, &mut vetoed);
                         Some((ws, we))
                     }
                     None => Some((ws, we)),
@@ -213,24 +214,44 @@ impl RuleSet {
                 i += 1;
             }
             if let Some((a, b)) = window {
-                self.find_rule(r, bytes, a..b, &mut out);
+                self.find_rule(r, bytes, a..b, &mut out, &mut vetoed);
             }
+        }
+        // A value shaped like a checksummed token whose checksum fails is no credential, and
+        // no looser rule (a generic `TOKEN = …`) may report it either.
+        if !vetoed.is_empty() {
+            out.retain(|m| {
+                self.rules[m.rule].checksum.is_some()
+                    || !vetoed
+                        .iter()
+                        .any(|v: &Range<usize>| v.start < m.secret.end && m.secret.start < v.end)
+            });
         }
         out.sort_by_key(|m| (m.rule, m.secret.start));
         out.dedup();
         out
     }
 
-    fn find_rule(&self, r: usize, bytes: &[u8], window: Range<usize>, out: &mut Vec<Match>) {
+    fn find_rule(
+        &self,
+        r: usize,
+        bytes: &[u8],
+        window: Range<usize>,
+        out: &mut Vec<Match>,
+        vetoed: &mut Vec<Range<usize>>,
+    ) {
         let rule = &self.rules[r];
         for caps in rule.regex.captures_iter(Input::new(bytes).range(window)) {
             let Some(secret) = caps.get_group(rule.secret_group) else {
                 continue;
             };
             let value = &bytes[secret.range()];
+            if rule.checksum == Some(Checksum::Github) && !github_checksum(value) {
+                vetoed.push(secret.range());
+                continue;
+            }
             let e = entropy(value);
             if rule.min_entropy.is_some_and(|min| e < min)
-                || rule.checksum == Some(Checksum::Github) && !github_checksum(value)
                 || self.placeholders.is_placeholder(value)
             {
                 continue;

@@ -204,3 +204,25 @@ fn matches_do_not_depend_on_where_the_text_lies_in_a_file() {
     }
     assert!(missed.is_empty(), "{missed:?}");
 }
+
+#[test]
+fn a_token_with_a_wrong_checksum_is_reported_by_no_rule() {
+    let set = RuleSet::builtin().unwrap();
+    // `ghp_` and 36 base62 characters whose last six are not the CRC of the rest.
+    let fake = format!("ghp_{}{}", "Q4sT9xLm2Pv7Rk3Wn8Yb5Hc1Jd6Fg0", "AAAAAA");
+    for line in [
+        format!("GH_TOKEN=\"{fake}\""),
+        format!("token: {fake}"),
+        format!("export GITHUB_TOKEN={fake}"),
+    ] {
+        let found = set.find(line.as_bytes());
+        assert!(
+            found.is_empty(),
+            "{line}: {:?}",
+            found
+                .iter()
+                .map(|m| &set.rules()[m.rule].id)
+                .collect::<Vec<_>>()
+        );
+    }
+}
