@@ -15,9 +15,6 @@ use keyward_rules::RuleSet;
 
 use crate::{ScanError, ScanOptions, ScanReport, Scanner, merge};
 
-/// Bytes of decoded objects each reader keeps, so delta chains are not decoded again.
-const OBJECT_CACHE: usize = 32 << 20;
-
 /// Where a blob first appears in history.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct GitOrigin {
@@ -50,9 +47,7 @@ pub fn scan_git(
     options: &ScanOptions,
 ) -> Result<ScanReport, ScanError> {
     let err = |e: &dyn std::fmt::Display| git_error(path, e);
-    let mut repo = gix::open(path).map_err(|e| err(&e))?;
-    // Trees and blobs are mostly deltas on recently read bases: keep decoded objects around.
-    repo.object_cache_size_if_unset(OBJECT_CACHE);
+    let repo = gix::open(path).map_err(|e| err(&e))?;
     let (commits, loose) = tips(&repo).map_err(|e| err(&e))?;
     let mut origins: Vec<GitOrigin> = Vec::with_capacity(commits.len());
     let mut blobs: Vec<Blob> = Vec::new();
@@ -119,8 +114,7 @@ pub fn scan_git(
                 let shared = &shared;
                 let origins = &origins;
                 scope.spawn(move || {
-                    let mut repo = shared.to_thread_local();
-                    repo.object_cache_size_if_unset(OBJECT_CACHE);
+                    let repo = shared.to_thread_local();
                     let mut report = ScanReport::default();
                     for b in part {
                         scan_blob(&repo, b, origins, rules, fingerprints, options, &mut report)
