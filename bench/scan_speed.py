@@ -114,16 +114,23 @@ def du(root):
     return n, b
 
 
+def cached(manifest, path, params, rebuild):
+    """The manifest of a corpus built earlier with the same parameters, or None."""
+    if rebuild or not os.path.isfile(manifest) or not os.path.isdir(path):
+        return None
+    with open(manifest) as f:
+        m = json.load(f)
+    return m if m.get("params") == params else None
+
+
 def build_tree(tree_mb, seed, rebuild):
     root = os.path.join(CORPUS, "tree")
     manifest = os.path.join(CORPUS, "tree.json")
     params = {"tree_mb": tree_mb, "seed": seed, "sources": sources(), "version": 2}
-    if not rebuild and os.path.isfile(manifest) and os.path.isdir(root):
-        with open(manifest) as f:
-            m = json.load(f)
-        if m.get("params") == params:
-            sc.log(f"reusing {os.path.relpath(root, sc.REPO)} ({m['files']} files, {m['bytes'] / 1e6:.0f} MB)")
-            return root, m
+    m = cached(manifest, root, params, rebuild)
+    if m:
+        sc.log(f"reusing {os.path.relpath(root, sc.REPO)} ({m['files']} files, {m['bytes'] / 1e6:.0f} MB)")
+        return root, m
     if os.path.exists(root):
         shutil.rmtree(root)
     os.makedirs(root)
@@ -281,12 +288,10 @@ def build_git(git_mb, seed, rebuild):
     repo = os.path.join(CORPUS, "history.git")
     manifest = os.path.join(CORPUS, "history.json")
     params = {"git_mb": git_mb, "seed": seed, "sources": sources(), "version": 2}
-    if not rebuild and os.path.isfile(manifest) and os.path.isdir(repo):
-        with open(manifest) as f:
-            m = json.load(f)
-        if m.get("params") == params:
-            sc.log(f"reusing {os.path.relpath(repo, sc.REPO)} ({m['commits']} commits, {m['blob_bytes'] / 1e6:.0f} MB of blobs)")
-            return repo, m
+    m = cached(manifest, repo, params, rebuild)
+    if m:
+        sc.log(f"reusing {os.path.relpath(repo, sc.REPO)} ({m['commits']} commits, {m['blob_bytes'] / 1e6:.0f} MB of blobs)")
+        return repo, m
     if not shutil.which("git"):
         return None, {"error": "git not installed"}
     if os.path.exists(repo):
