@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use gix::ObjectId;
@@ -29,7 +30,7 @@ pub struct GitOrigin {
 struct Blob {
     id: ObjectId,
     path: String,
-    origin: Option<usize>,
+    origin: Option<Arc<GitOrigin>>,
 }
 
 fn git_error(path: &Path, e: impl std::fmt::Display) -> ScanError {
@@ -39,115 +40,150 @@ fn git_error(path: &Path, e: impl std::fmt::Display) -> ScanError {
     }
 }
 
-/// Scans the history of the repository at `path`.
+/// Blobs the walk has found but the scanners not yet taken.
+const QUEUE: usize = 4096;
+
+/// Scans the history of the repository at `path`. One thread walks commits and trees and
+/// hands each new blob to the scanning threads as it finds it, so walking and scanning overlap.
 pub fn scan_git(
     path: &Path,
     rules: &RuleSet,
     fingerprints: &Fingerprinter,
     options: &ScanOptions,
 ) -> Result<ScanReport, ScanError> {
-    let err = |e: &dyn std::fmt::Display| git_error(path, e);
-    let repo = gix::open(path).map_err(|e| err(&e))?;
-    let (commits, loose) = tips(&repo).map_err(|e| err(&e))?;
-    let mut origins: Vec<GitOrigin> = Vec::with_capacity(commits.len());
-    let mut blobs: Vec<Blob> = Vec::new();
+    let repo = gix::open(path).map_err(|e| git_error(path, e))?;
+    let (commits, loose) = tips(&repo).map_err(|e| git_error(path, e))?;
+    let shared = repo.into_sync();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Blob>(QUEUE);
+    let rx = Mutex::new(rx);
+    let threads = options.threads.max(1);
+    let (walked, scanned) = std::thread::scope(|scope| {
+        let shared = &shared;
+        let walker = scope.spawn(move || {
+            let repo = shared.to_thread_local();
+            let walked = walk(&repo, &commits, loose, options, &tx).map_err(|e| git_error(path, e));
+            drop(tx);
+            walked
+        });
+        let scanners: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = &rx;
+                scope.spawn(move || {
+                    let repo = shared.to_thread_local();
+                    let scanner = Scanner {
+                        rules,
+                        fingerprints,
+                        options,
+                    };
+                    let mut report = ScanReport::default();
+                    let mut failed = None;
+                    // Keep taking blobs after a failure, so the walk is never left blocked.
+                    while let Some(b) = rx.lock().ok().and_then(|r| r.recv().ok()) {
+                        if failed.is_none()
+                            && let Err(e) = scan_blob(&repo, &b, &scanner, &mut report)
+                        {
+                            failed = Some(git_error(path, e));
+                        }
+                    }
+                    failed.map_or(Ok(report), Err)
+                })
+            })
+            .collect();
+        let stopped = || git_error(path, "a scanning thread stopped");
+        let walked = walker.join().unwrap_or_else(|_| Err(stopped()));
+        let scanned: Vec<Result<ScanReport, ScanError>> = scanners
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(stopped())))
+            .collect();
+        (walked, scanned)
+    });
+    let order = walked?;
+    let mut total = ScanReport::default();
+    for r in scanned {
+        merge(&mut total, r?);
+    }
+    first_sightings(&mut total, &order);
+    total.sort();
+    Ok(total)
+}
+
+/// Walks every commit oldest first, then what refs point at directly, sending each blob not
+/// seen before; returns the blobs in the order sent.
+fn walk(
+    repo: &gix::Repository,
+    commits: &[ObjectId],
+    loose: Vec<(String, ObjectId, gix::object::Kind)>,
+    options: &ScanOptions,
+    tx: &std::sync::mpsc::SyncSender<Blob>,
+) -> Result<Vec<ObjectId>, Box<dyn std::error::Error + Send + Sync>> {
     let mut seen: HashSet<ObjectId> = HashSet::new();
+    let mut order = Vec::new();
+    let send = |b: Blob, order: &mut Vec<ObjectId>| {
+        order.push(b.id);
+        // Scanners stop taking only when the scan ends.
+        let _ = tx.send(b);
+    };
     for (label, id, kind) in loose {
         match kind {
-            gix::object::Kind::Blob if seen.insert(id) => blobs.push(Blob {
-                id,
-                path: label,
-                origin: None,
-            }),
+            gix::object::Kind::Blob if seen.insert(id) => send(
+                Blob {
+                    id,
+                    path: label,
+                    origin: None,
+                },
+                &mut order,
+            ),
             gix::object::Kind::Tree => {
                 walk_tree(
-                    &repo,
+                    repo,
                     id,
                     &label,
                     None,
                     &options.excludes,
                     &mut seen,
-                    &mut blobs,
-                )
-                .map_err(|e| err(&e))?;
+                    &mut |b| send(b, &mut order),
+                )?;
             }
             _ => {}
         }
     }
-    for id in commits {
-        let commit = repo.find_commit(id).map_err(|e| err(&e))?;
-        let tree = commit.tree_id().map_err(|e| err(&e))?.detach();
+    for &id in commits {
+        let commit = repo.find_commit(id)?;
+        let tree = commit.tree_id()?.detach();
         if seen.contains(&tree) {
             continue;
         }
-        let author = commit.author().map_err(|e| err(&e))?;
+        let author = commit.author()?;
         let seconds = author.time().map_or(0, |t| t.seconds);
-        origins.push(GitOrigin {
+        let origin = Arc::new(GitOrigin {
             commit: id.to_hex().to_string(),
             author: format!("{} <{}>", author.name, author.email),
             date: DateTime::from_timestamp(seconds, 0).unwrap_or_default(),
         });
-        let at = origins.len() - 1;
         walk_tree(
-            &repo,
+            repo,
             tree,
             "",
-            Some(at),
+            Some(&origin),
             &options.excludes,
             &mut seen,
-            &mut blobs,
-        )
-        .map_err(|e| err(&e))?;
+            &mut |b| send(b, &mut order),
+        )?;
     }
-
     options
         .progress
         .blobs_total
-        .store(blobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    let shared = repo.into_sync();
-    let threads = options.threads.max(1).min(blobs.len().max(1));
-    let chunk = blobs.len().div_ceil(threads).max(1);
-    let results: Vec<Result<ScanReport, ScanError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = blobs
-            .chunks(chunk)
-            .map(|part| {
-                let shared = &shared;
-                let origins = &origins;
-                scope.spawn(move || {
-                    let repo = shared.to_thread_local();
-                    let mut report = ScanReport::default();
-                    for b in part {
-                        scan_blob(&repo, b, origins, rules, fingerprints, options, &mut report)
-                            .map_err(|e| git_error(path, e))?;
-                    }
-                    Ok(report)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(git_error(path, "a scanning thread stopped")))
-            })
-            .collect()
-    });
-    let mut total = ScanReport::default();
-    for r in results {
-        merge(&mut total, r?);
-    }
-    first_sightings(&mut total, &blobs);
-    total.sort();
-    Ok(total)
+        .store(order.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    Ok(order)
 }
 
 /// Keeps, for each secret at each path, the blob that brought it there first: later revisions
 /// of a file that still hold the same secret add no finding. Blobs are listed in history order.
-fn first_sightings(report: &mut ScanReport, blobs: &[Blob]) {
+fn first_sightings(report: &mut ScanReport, blobs: &[ObjectId]) {
     let order: std::collections::HashMap<String, usize> = blobs
         .iter()
         .enumerate()
-        .map(|(i, b)| (b.id.to_hex().to_string(), i))
+        .map(|(i, b)| (b.to_hex().to_string(), i))
         .collect();
     let rank = |f: &crate::Finding| {
         f.blob
@@ -210,10 +246,10 @@ fn walk_tree(
     repo: &gix::Repository,
     root: ObjectId,
     prefix: &str,
-    origin: Option<usize>,
+    origin: Option<&Arc<GitOrigin>>,
     excludes: &crate::Excludes,
     seen: &mut HashSet<ObjectId>,
-    blobs: &mut Vec<Blob>,
+    found: &mut dyn FnMut(Blob),
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     if !seen.insert(root) {
         return Ok(());
@@ -238,10 +274,10 @@ fn walk_tree(
                     stack.push((child, name));
                 }
             } else if e.mode.is_blob_or_symlink() && seen.insert(child) {
-                blobs.push(Blob {
+                found(Blob {
                     id: child,
                     path: name,
-                    origin,
+                    origin: origin.cloned(),
                 });
             }
         }
@@ -252,29 +288,20 @@ fn walk_tree(
 fn scan_blob(
     repo: &gix::Repository,
     blob: &Blob,
-    origins: &[GitOrigin],
-    rules: &RuleSet,
-    fingerprints: &Fingerprinter,
-    options: &ScanOptions,
+    scanner: &Scanner<'_>,
     report: &mut ScanReport,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let header = repo.find_header(blob.id)?;
-    if header.size() > options.max_file_size {
+    if header.size() > scanner.options.max_file_size {
         report.skipped_large += 1;
         return Ok(());
     }
     let data = repo.find_blob(blob.id)?;
     let before = report.findings.len();
-    Scanner {
-        rules,
-        fingerprints,
-        options,
-    }
-    .content(&blob.path, &data.data, report);
-    let origin = blob.origin.and_then(|i| origins.get(i));
+    scanner.content(&blob.path, &data.data, report);
     for f in &mut report.findings[before..] {
         f.blob = Some(blob.id.to_hex().to_string());
-        f.git = origin.cloned();
+        f.git = blob.origin.as_deref().cloned();
     }
     Ok(())
 }
