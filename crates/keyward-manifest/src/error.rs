@@ -57,7 +57,7 @@ pub struct ManifestErrors(pub Vec<ManifestError>);
 
 impl ManifestErrors {
     /// Keeps the first [`MAX_ERRORS`] errors and summarises the rest.
-    pub(crate) fn capped(mut errors: Vec<ManifestError>) -> Self {
+    pub fn capped(mut errors: Vec<ManifestError>) -> Self {
         if errors.len() > MAX_ERRORS {
             let omitted = errors.len() - MAX_ERRORS;
             let first = &errors[MAX_ERRORS];

@@ -18,6 +18,6 @@ mod tree;
 mod yaml;
 
 pub use error::{MAX_ERRORS, ManifestError, ManifestErrors};
-pub use load::{ManifestSet, SourceFile, load_paths, parse_str};
+pub use load::{LoadedFile, ManifestSet, SourceFile, load_paths, parse_str, stream_paths};
 pub use people::{PEOPLE_COLUMNS, load_people_csv, parse_people_csv};
 pub use yaml::{API_VERSION, DOCUMENT_KIND};

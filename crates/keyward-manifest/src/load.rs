@@ -1,7 +1,7 @@
 //! Finding manifest files, reading them in parallel, and the checks that span files.
 
 use std::collections::hash_map::{Entry, RandomState};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::io;
@@ -35,12 +35,47 @@ pub struct SourceFile {
     pub documents: usize,
 }
 
+/// One file's part of a streamed load, delivered in file order.
+///
+/// Path-level problems (a missing path, a directory without YAML) arrive first, in a part
+/// with no `source`. A file's `errors` include its duplicates of names and external ids
+/// declared in earlier files; once any part has had an error, later parts carry only errors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadedFile {
+    /// The file read, or `None` for path-level problems and files that could not be read.
+    pub source: Option<SourceFile>,
+    /// Its valid declarations, in document order.
+    pub nhis: Vec<DeclaredNhi>,
+    /// Its problems, in line order.
+    pub errors: Vec<ManifestError>,
+}
+
 /// Reads every YAML file at or under `paths`, all or nothing.
 ///
 /// Files are read as given; directories are walked recursively in name order for `*.yaml` and
 /// `*.yml`, skipping hidden entries and not following symbolic links to directories. A file
 /// reached twice is read once.
 pub fn load_paths(paths: &[PathBuf]) -> Result<ManifestSet, ManifestErrors> {
+    let mut set = ManifestSet::default();
+    let mut errors = Vec::new();
+    stream_paths(paths, |part| {
+        set.files.extend(part.source);
+        set.nhis.extend(part.nhis);
+        errors.extend(part.errors);
+        true
+    });
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(ManifestErrors::capped(errors))
+    }
+}
+
+/// Reads the same files as [`load_paths`], parsing them in parallel, and hands each file's part
+/// to `deliver` in file order as soon as it and every file before it are read, so a caller can
+/// act on the first files while later ones are parsed. Memory stays bounded by the files in
+/// flight. Stops early when `deliver` returns `false`.
+pub fn stream_paths(paths: &[PathBuf], mut deliver: impl FnMut(LoadedFile) -> bool) {
     let mut errors = Vec::new();
     let mut files = Vec::new();
     for path in paths {
@@ -68,36 +103,36 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<ManifestSet, ManifestErrors> {
     let mut seen = HashSet::new();
     files.retain(|p| seen.insert(fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
 
-    let outcomes = read_all(&files, &RandomState::new());
-    let mut sources = Vec::with_capacity(outcomes.len());
-    let mut parsed = Vec::with_capacity(outcomes.len());
-    for o in outcomes {
-        if let Some(s) = o.source {
-            sources.push(s);
-        }
-        parsed.push((o.label, o.parsed));
-    }
-    let (nhis, file_errors) = merge(parsed);
-    errors.extend(file_errors);
-    if errors.is_empty() {
-        Ok(ManifestSet {
-            nhis,
-            files: sources,
+    let mut keys = Keys {
+        failed: !errors.is_empty(),
+        ..Keys::default()
+    };
+    if !errors.is_empty()
+        && !deliver(LoadedFile {
+            errors,
+            ..LoadedFile::default()
         })
-    } else {
-        Err(ManifestErrors::capped(errors))
+    {
+        return;
     }
+    read_in_order(&files, &RandomState::new(), |outcome| {
+        deliver(keys.admit(outcome))
+    });
 }
 
 /// Parses one file's text, labelled `path_label` in sources and errors, all or nothing.
 pub fn parse_str(path_label: &str, text: &str) -> Result<Vec<DeclaredNhi>, ManifestErrors> {
     let mut parsed = parse_file(path_label, text);
     hash_keys(&mut parsed, &RandomState::new());
-    let (nhis, errors) = merge(vec![(path_label.to_owned(), parsed)]);
-    if errors.is_empty() {
-        Ok(nhis)
+    let part = Keys::default().admit(FileOutcome {
+        label: path_label.to_owned(),
+        source: None,
+        parsed,
+    });
+    if part.errors.is_empty() {
+        Ok(part.nhis)
     } else {
-        Err(ManifestErrors::capped(errors))
+        Err(ManifestErrors::capped(part.errors))
     }
 }
 
@@ -204,113 +239,135 @@ fn read_one(path: &Path, state: &RandomState) -> FileOutcome {
 }
 
 /// Reads and parses every file, one worker per core taking the next file as it finishes one,
-/// and returns the outcomes in `files` order.
-fn read_all(files: &[PathBuf], state: &RandomState) -> Vec<FileOutcome> {
+/// and hands the outcomes to `each` in `files` order until it returns `false`.
+fn read_in_order(
+    files: &[PathBuf],
+    state: &RandomState,
+    mut each: impl FnMut(FileOutcome) -> bool,
+) {
     let workers = std::thread::available_parallelism()
         .map_or(1, NonZeroUsize::get)
         .min(files.len());
     if workers <= 1 {
-        return files.iter().map(|p| read_one(p, state)).collect();
+        for path in files {
+            if !each(read_one(path, state)) {
+                return;
+            }
+        }
+        return;
     }
     let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, FileOutcome)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = files.get(i) else {
-                            break;
-                        };
-                        out.push((i, read_one(path, state)));
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, o)| o).collect()
-}
-
-/// Joins the files' results in order, adding duplicate-name and duplicate-external-id errors,
-/// and orders every error by file, then line.
-fn merge(mut files: Vec<(String, ParsedFile)>) -> (Vec<DeclaredNhi>, Vec<ManifestError>) {
-    let mut errors: Vec<(usize, ManifestError)> = Vec::new();
-    for (fi, (_, file)) in files.iter_mut().enumerate() {
-        errors.extend(
-            std::mem::take(&mut file.errors)
-                .into_iter()
-                .map(|e| (fi, e)),
-        );
-    }
-    let total: usize = files.iter().map(|(_, f)| f.docs.len()).sum();
-    {
-        let mut names = HashMap::with_capacity_and_hasher(total, PrehashedState::default());
-        let mut ids = HashMap::with_capacity_and_hasher(total, PrehashedState::default());
-        for (fi, (label, file)) in files.iter().enumerate() {
-            for (doc, hashes) in file.docs.iter().zip(&file.key_hashes) {
-                if let (Some(name), Some(hash)) = (doc.name(), hashes.0) {
-                    match names.entry(Prehashed(hash, name)) {
-                        Entry::Occupied(first) => errors.push((
-                            fi,
-                            ManifestError::new(
-                                label,
-                                doc.name_line,
-                                "metadata.name",
-                                format!(
-                                    "duplicate name `{name}` (first declared at {})",
-                                    first.get()
-                                ),
-                            ),
-                        )),
-                        Entry::Vacant(v) => {
-                            v.insert(doc.source());
-                        }
+    std::thread::scope(|scope| {
+        // Bounded: while `each` is busy, workers stop a few files ahead.
+        let (sender, outcomes) = std::sync::mpsc::sync_channel(workers * 2);
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(i) else {
+                        break;
+                    };
+                    if sender.send((i, read_one(path, state))).is_err() {
+                        break; // the reader stopped early
                     }
                 }
-                if let (Some(key), Some(hash)) = (doc.external_id(), hashes.1) {
-                    match ids.entry(Prehashed(hash, key)) {
-                        Entry::Occupied(first) => errors.push((
-                            fi,
-                            ManifestError::new(
-                                label,
-                                doc.external_id_line,
-                                "spec.externalId",
-                                format!(
-                                    "duplicate external id `{}` for provider `{}` (first declared at {})",
-                                    key.1,
-                                    key.0,
-                                    first.get()
-                                ),
-                            ),
-                        )),
-                        Entry::Vacant(v) => {
-                            v.insert(doc.source());
-                        }
+            });
+        }
+        drop(sender);
+        // Outcomes arrive in completion order; hold the early ones until their turn. The
+        // receiver never blocks on `each`'s account, so a worker waiting to send cannot hold up
+        // the file that is due.
+        let mut early = BTreeMap::new();
+        let mut due = 0;
+        for (i, outcome) in outcomes {
+            early.insert(i, outcome);
+            while let Some(outcome) = early.remove(&due) {
+                due += 1;
+                if !each(outcome) {
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// Where each key was first declared, by the key's precomputed hash.
+type FirstDeclared<K> = HashMap<Prehashed<K>, String, PrehashedState>;
+
+/// The names and external ids declared so far in a load, to find duplicates across files.
+#[derive(Default)]
+struct Keys {
+    names: FirstDeclared<Box<str>>,
+    ids: FirstDeclared<(Box<str>, Box<str>)>,
+    /// Whether any earlier part had an error: later parts then carry only their errors.
+    failed: bool,
+}
+
+impl Keys {
+    /// One file's part: its valid declarations and its errors, including duplicates of earlier
+    /// declarations (in this file or before), in line order.
+    fn admit(&mut self, outcome: FileOutcome) -> LoadedFile {
+        let FileOutcome {
+            label,
+            source,
+            parsed: file,
+        } = outcome;
+        let mut errors = file.errors;
+        for (doc, hashes) in file.docs.iter().zip(&file.key_hashes) {
+            if let (Some(name), Some(hash)) = (doc.name(), hashes.0) {
+                match self.names.entry(Prehashed(hash, name.into())) {
+                    Entry::Occupied(first) => errors.push(ManifestError::new(
+                        &label,
+                        doc.name_line,
+                        "metadata.name",
+                        format!(
+                            "duplicate name `{name}` (first declared at {})",
+                            first.get()
+                        ),
+                    )),
+                    Entry::Vacant(v) => {
+                        v.insert(doc.source().to_owned());
+                    }
+                }
+            }
+            if let (Some((provider, id)), Some(hash)) = (doc.external_id(), hashes.1) {
+                match self.ids.entry(Prehashed(hash, (provider.into(), id.into()))) {
+                    Entry::Occupied(first) => errors.push(ManifestError::new(
+                        &label,
+                        doc.external_id_line,
+                        "spec.externalId",
+                        format!(
+                            "duplicate external id `{id}` for provider `{provider}` (first declared at {})",
+                            first.get()
+                        ),
+                    )),
+                    Entry::Vacant(v) => {
+                        v.insert(doc.source().to_owned());
                     }
                 }
             }
         }
+        errors.sort_by_key(|e| e.line);
+        self.failed |= !errors.is_empty();
+        let nhis = if self.failed {
+            Vec::new()
+        } else {
+            file.docs
+                .into_iter()
+                .filter_map(|d| match d.outcome {
+                    Outcome::Valid(nhi) => Some(nhi),
+                    Outcome::Invalid(_) => None,
+                })
+                .collect()
+        };
+        LoadedFile {
+            source,
+            nhis,
+            errors,
+        }
     }
-    errors.sort_by_key(|(fi, e)| (*fi, e.line));
-    let errors: Vec<ManifestError> = errors.into_iter().map(|(_, e)| e).collect();
-    if !errors.is_empty() {
-        return (Vec::new(), errors);
-    }
-    let mut nhis = Vec::with_capacity(total);
-    for (_, file) in files {
-        nhis.extend(file.docs.into_iter().filter_map(|d| match d.outcome {
-            Outcome::Valid(nhi) => Some(nhi),
-            Outcome::Invalid(_) => None,
-        }));
-    }
-    (nhis, errors)
 }
 
 /// A key whose hash was computed beforehand, on the worker that parsed it, so that the one
@@ -508,6 +565,58 @@ kind: [
             "{got:?}"
         );
         assert_eq!(got[4], "bad/c.yaml:2: file is not valid UTF-8");
+    }
+
+    #[test]
+    fn streaming_delivers_files_in_order_and_stops_when_asked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for i in 0..30 {
+            write(
+                root,
+                &format!("f{i:02}.yaml"),
+                &doc(&format!("n{i:02}"), &format!("r{i}")),
+            );
+        }
+        write(root, "f10.yaml", &doc("n03", "r10")); // a duplicate of an earlier file's name
+        let mut parts = Vec::new();
+        stream_paths(&[root.join("missing"), root.to_path_buf()], |part| {
+            parts.push(part);
+            true
+        });
+        assert_eq!(
+            parts.len(),
+            31,
+            "the path problem first, then one part per file"
+        );
+        assert_eq!(
+            messages(&ManifestErrors(parts[0].errors.clone()), root),
+            ["missing: path does not exist"]
+        );
+        assert!(parts[0].source.is_none() && parts[0].nhis.is_empty());
+        for (i, part) in parts[1..].iter().enumerate() {
+            let path = part
+                .source
+                .as_ref()
+                .unwrap()
+                .path
+                .replace(&format!("{}/", root.display()), "");
+            assert_eq!(path, format!("f{i:02}.yaml"));
+            // After the first error, parts carry only errors.
+            assert!(part.nhis.is_empty(), "{path}");
+        }
+        assert_eq!(
+            messages(&ManifestErrors(parts[11].errors.clone()), root),
+            ["f10.yaml:4: metadata.name: duplicate name `n03` (first declared at f03.yaml:1)"]
+        );
+
+        let mut seen = 0;
+        stream_paths(&[root.to_path_buf()], |part| {
+            seen += 1;
+            assert_eq!(part.nhis.len(), 1);
+            seen < 5
+        });
+        assert_eq!(seen, 5, "nothing is delivered once the caller stops");
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! `keyward apply`: make the register match the declarations, idempotently.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use keyward_manifest::{ManifestError, ManifestErrors, ManifestSet};
+use keyward_manifest::{LoadedFile, ManifestError, ManifestErrors, ManifestSet, SourceFile};
 use keyward_model::{
     Cadence, DeclaredNhi, Environment, Nhi, NhiId, NhiKind, NhiStatus, Observation, Origin,
     OwnerRef,
 };
+use keyward_store::WriteTx;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -164,6 +166,50 @@ fn input_error(d: &DeclaredNhi, field: &str, reason: String) -> ManifestError {
     }
 }
 
+/// Declarations per round of look-ups and writes: enough for full bulk-insert pages, few
+/// enough that reading and planning the next round overlaps writing this one.
+const ROUND: usize = 8_000;
+
+/// One apply in progress: its transaction, what it has done and the errors found so far.
+struct ApplyRun {
+    tx: WriteTx,
+    now: DateTime<Utc>,
+    started: DateTime<Utc>,
+    report: ApplyReport,
+    files: Vec<SourceFile>,
+    errors: Vec<ManifestError>,
+}
+
+/// What one round of declarations changes, worked out before any of it is written.
+#[derive(Default)]
+struct Plan {
+    /// NHIs new to the register (inserted, not upserted), with their declarations' indexes.
+    created: Vec<(usize, Nhi)>,
+    /// Changed NHIs, with their declarations' indexes, ledger actions and changed fields.
+    changed: Vec<(usize, &'static str, Map<String, Value>, Nhi)>,
+    unchanged: usize,
+    adopted: usize,
+    updated: usize,
+    errors: Vec<ManifestError>,
+}
+
+/// A planned round and its declarations, waiting to be written.
+type Planned = (Vec<DeclaredNhi>, Plan);
+
+impl ApplyRun {
+    /// Counts a planned round of `declarations`; returns it for writing when the apply has had
+    /// no error.
+    fn admit(&mut self, declarations: usize, mut plan: Plan) -> Option<Plan> {
+        self.report.declarations += declarations;
+        self.report.created += plan.created.len();
+        self.report.adopted += plan.adopted;
+        self.report.updated += plan.updated;
+        self.report.unchanged += plan.unchanged;
+        self.errors.append(&mut plan.errors);
+        self.errors.is_empty().then_some(plan)
+    }
+}
+
 impl Service {
     /// Applies a validated set of declarations in one transaction; with `dry_run`, reports what
     /// would change and writes nothing.
@@ -172,11 +218,118 @@ impl Service {
         set: &ManifestSet,
         dry_run: bool,
     ) -> Result<ApplyReport, ServiceError> {
+        let mut run = self.start_apply().await?;
+        run.files.clone_from(&set.files);
+        let plan = self.plan(&set.nhis, run.now).await?;
+        if let Some(plan) = run.admit(set.nhis.len(), plan) {
+            self.write_plan(&mut run.tx, &set.nhis, plan, run.now)
+                .await?;
+        }
+        self.finish_apply(run, dry_run).await
+    }
+
+    /// Reads the declarations at `paths` and applies them in one transaction, all or nothing.
+    ///
+    /// Three things overlap: files are parsed on other threads, the next round of declarations
+    /// is looked up and planned against the register as it was when the apply began, and the
+    /// round before it is written. Names and external ids are unique across the files, so no
+    /// round's writes change another's plan. Any invalid document, in any file, or conflict with
+    /// the register rolls the whole apply back with every error found. With `dry_run`, reports
+    /// what would change and writes nothing.
+    pub async fn apply_paths(
+        &self,
+        paths: &[PathBuf],
+        dry_run: bool,
+    ) -> Result<ApplyReport, ServiceError> {
+        self.apply_paths_in_rounds(paths, dry_run, ROUND).await
+    }
+
+    /// [`Service::apply_paths`] in rounds of at least `round` declarations (whole files at a
+    /// time; at least one file per round).
+    pub async fn apply_paths_in_rounds(
+        &self,
+        paths: &[PathBuf],
+        dry_run: bool,
+        round: usize,
+    ) -> Result<ApplyReport, ServiceError> {
+        let mut run = self.start_apply().await?;
+        let (sender, mut parts) = tokio::sync::mpsc::channel::<LoadedFile>(4);
+        let paths = paths.to_vec();
+        let loader = tokio::task::spawn_blocking(move || {
+            keyward_manifest::stream_paths(&paths, |part| sender.blocking_send(part).is_ok());
+        });
+        let outcome = self.apply_parts(&mut run, &mut parts, round.max(1)).await;
+        drop(parts); // stops the loader if the apply stopped early
+        if let Err(e) = loader.await
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        outcome?;
+        self.finish_apply(run, dry_run).await
+    }
+
+    /// Plans each round while writing the one before.
+    async fn apply_parts(
+        &self,
+        run: &mut ApplyRun,
+        parts: &mut tokio::sync::mpsc::Receiver<LoadedFile>,
+        round: usize,
+    ) -> Result<(), ServiceError> {
+        let now = run.now;
+        let mut waiting: Option<Planned> = None;
+        let mut pending: Vec<DeclaredNhi> = Vec::new();
+        let mut more = true;
+        while more || !pending.is_empty() || waiting.is_some() {
+            // After an invalid file, later parts carry only their errors; after a conflict with
+            // the register, later declarations are still checked but nothing more is written.
+            while more && pending.len() < round {
+                match parts.recv().await {
+                    Some(part) => {
+                        run.files.extend(part.source);
+                        run.errors.extend(part.errors);
+                        pending.extend(part.nhis);
+                    }
+                    None => more = false,
+                }
+            }
+            let round = std::mem::take(&mut pending);
+            let write = async {
+                match waiting.take() {
+                    Some((decls, plan)) => self.write_plan(&mut run.tx, &decls, plan, now).await,
+                    None => Ok(()),
+                }
+            };
+            let (planned, written) = tokio::join!(self.plan(&round, now), write);
+            written?;
+            if !round.is_empty() {
+                waiting = run.admit(round.len(), planned?).map(|plan| (round, plan));
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_apply(&self) -> Result<ApplyRun, ServiceError> {
         let started = self.now();
-        let mut tx = self.begin().await?;
-        let now = tx.now();
-        let names: Vec<&str> = set.nhis.iter().map(|d| d.name.as_str()).collect();
-        let declared = tx.nhis_by_declarations(&names).await?;
+        let tx = self.begin().await?;
+        Ok(ApplyRun {
+            now: tx.now(),
+            tx,
+            started,
+            report: ApplyReport::default(),
+            files: Vec::new(),
+            errors: Vec::new(),
+        })
+    }
+
+    /// Works out what declarations change, against the register as last committed.
+    async fn plan(&self, nhis: &[DeclaredNhi], now: DateTime<Utc>) -> Result<Plan, ServiceError> {
+        let mut plan = Plan::default();
+        if nhis.is_empty() {
+            return Ok(plan);
+        }
+        let names: Vec<&str> = nhis.iter().map(|d| d.name.as_str()).collect();
+        let declared = self.store.nhis_by_declarations(&names).await?;
         let by_decl: HashMap<&str, &Nhi> = declared
             .iter()
             .filter_map(|n| n.declaration.as_deref().map(|d| (d, n)))
@@ -190,13 +343,12 @@ impl Service {
                     && n.external_id == d.external_id
             })
         };
-        let ext_keys: Vec<(&str, &str)> = set
-            .nhis
+        let ext_keys: Vec<(&str, &str)> = nhis
             .iter()
             .filter(|d| !keeps_id(d))
             .filter_map(|d| d.external_id.as_deref().map(|e| (d.provider.as_str(), e)))
             .collect();
-        let holders = tx.nhis_by_external_ids(&ext_keys).await?;
+        let holders = self.store.nhis_by_external_ids(&ext_keys).await?;
         let by_ext: HashMap<(&str, &str), &Nhi> = holders
             .iter()
             .filter_map(|n| {
@@ -206,21 +358,7 @@ impl Service {
             })
             .collect();
 
-        let mut report = ApplyReport {
-            files: set.files.len(),
-            declarations: set.nhis.len(),
-            ..ApplyReport::default()
-        };
-        let mut errors = Vec::new();
-        // NHIs new to the register (inserted without upserts), and changes to registered ones;
-        // each with the declaration behind it. Ledger payloads are encoded as they are appended,
-        // so a large apply never holds them all.
-        let mut created: Vec<Nhi> = Vec::new();
-        let mut created_by: Vec<&DeclaredNhi> = Vec::new();
-        let mut writes: Vec<Nhi> = Vec::new();
-        let mut changes: Vec<(&DeclaredNhi, &'static str, Map<String, Value>)> = Vec::new();
-
-        for d in &set.nhis {
+        for (i, d) in nhis.iter().enumerate() {
             let existing = by_decl.get(d.name.as_str()).copied();
             let holder = if keeps_id(d) {
                 existing
@@ -232,7 +370,7 @@ impl Service {
             if let (Some(holder), Some(existing)) = (holder, existing)
                 && holder.id != existing.id
             {
-                errors.push(input_error(
+                plan.errors.push(input_error(
                     d,
                     "spec.externalId",
                     format!(
@@ -248,7 +386,7 @@ impl Service {
                 (Some(e), _) => (Some(e), "nhi.updated"),
                 (None, Some(h)) => match &h.declaration {
                     Some(other) => {
-                        errors.push(input_error(
+                        plan.errors.push(input_error(
                             d,
                             "spec.externalId",
                             format!(
@@ -264,31 +402,38 @@ impl Service {
             };
             let desired = self.declared_nhi(d, base, now);
             match base {
-                Some(before) if same_declared(before, &desired) => report.unchanged += 1,
+                Some(before) if same_declared(before, &desired) => plan.unchanged += 1,
                 Some(before) => {
                     if action == "nhi.adopted" {
-                        report.adopted += 1;
+                        plan.adopted += 1;
                     } else {
-                        report.updated += 1;
+                        plan.updated += 1;
                     }
-                    changes.push((d, action, diff(&governed(before), &governed(&desired))));
-                    writes.push(desired);
+                    let changes = diff(&governed(before), &governed(&desired));
+                    plan.changed.push((i, action, changes, desired));
                 }
-                None => {
-                    report.created += 1;
-                    created_by.push(d);
-                    created.push(desired);
-                }
+                None => plan.created.push((i, desired)),
             }
         }
-        if !errors.is_empty() {
-            tx.rollback().await?;
-            return Err(ServiceError::Invalid(ManifestErrors(errors)));
+        Ok(plan)
+    }
+
+    /// Writes a planned round, and its ledger entries, inside the apply's transaction.
+    async fn write_plan(
+        &self,
+        tx: &mut WriteTx,
+        decls: &[DeclaredNhi],
+        plan: Plan,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let (created_at, created): (Vec<usize>, Vec<Nhi>) = plan.created.into_iter().unzip();
+        let mut changes = Vec::with_capacity(plan.changed.len());
+        let mut writes = Vec::with_capacity(plan.changed.len());
+        for (i, action, fields, n) in plan.changed {
+            changes.push((&decls[i], action, fields));
+            writes.push(n);
         }
-        if (writes.is_empty() && created.is_empty()) || dry_run {
-            tx.rollback().await?;
-            return Ok(report);
-        }
+        let created_by: Vec<&DeclaredNhi> = created_at.iter().map(|i| &decls[*i]).collect();
         tx.insert_nhis(&created).await?;
         tx.upsert_nhis(&writes).await?;
         let observations = |decls: &mut dyn Iterator<Item = (&DeclaredNhi, &Nhi)>| {
@@ -317,34 +462,59 @@ impl Service {
         .await?;
         for ((d, action, changes), n) in changes.into_iter().zip(&writes) {
             self.append_raw(
-                &mut tx,
+                tx,
                 action,
                 format!("nhi:{}", n.id),
                 json!({"declaration": d.name, "source": d.source, "changes": changes}).to_string(),
             )
             .await?;
         }
+        Ok(())
+    }
+
+    /// Commits the run, or rolls it back when it found errors, changed nothing or was a dry run.
+    async fn finish_apply(
+        &self,
+        run: ApplyRun,
+        dry_run: bool,
+    ) -> Result<ApplyReport, ServiceError> {
+        let ApplyRun {
+            mut tx,
+            started,
+            mut report,
+            files,
+            errors,
+            ..
+        } = run;
+        report.files = files.len();
+        if !errors.is_empty() {
+            tx.rollback().await?;
+            return Err(ServiceError::Invalid(ManifestErrors::capped(errors)));
+        }
+        if report.created + report.adopted + report.updated == 0 || dry_run {
+            tx.rollback().await?;
+            return Ok(report);
+        }
         let run_id = self
             .record_run(
                 &mut tx,
                 RunFacts {
-            kind: "apply",
-            connector: "keyward-apply",
-            connector_version: crate::VERSION,
-            started,
-            inputs: set
-                .files
-                .iter()
-                .map(|f| json!({"path": f.path, "sha256": f.sha256, "documents": f.documents}))
-                .collect(),
-            parameters: json!({}),
-            counts: json!({
-                "declarations": report.declarations,
-                "created": report.created,
-                "adopted": report.adopted,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-            }),
+                    kind: "apply",
+                    connector: "keyward-apply",
+                    connector_version: crate::VERSION,
+                    started,
+                    inputs: files
+                        .iter()
+                        .map(|f| json!({"path": f.path, "sha256": f.sha256, "documents": f.documents}))
+                        .collect(),
+                    parameters: json!({}),
+                    counts: json!({
+                        "declarations": report.declarations,
+                        "created": report.created,
+                        "adopted": report.adopted,
+                        "updated": report.updated,
+                        "unchanged": report.unchanged,
+                    }),
                 },
             )
             .await?;

@@ -184,3 +184,126 @@ async fn changes_need_the_key_file() {
         svc.close().await;
     }
 }
+
+/// `n` declarations of IAM roles named `{prefix}-{i}`, as one file's text.
+fn roles(prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "apiVersion: keyward/v1\nkind: NonHumanIdentity\nmetadata:\n  name: {prefix}-{i}\nspec:\n  kind: iam_role\n  provider: aws\n  externalId: arn:aws:iam::123456789012:role/{prefix}-{i}\n  owner: team:platform\n"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+#[tokio::test]
+async fn streamed_apply_writes_in_rounds_and_is_idempotent() {
+    for ts in backends().await {
+        let svc = service(&ts, NOW).await;
+        let dir = ts.dir.path().join("decl");
+        for f in 0..5 {
+            write(&dir, &format!("f{f}.yaml"), &roles(&format!("r{f}"), 3));
+        }
+        let head = ledger_len(&svc).await;
+        let paths = [dir.clone()];
+        let dry = svc.apply_paths_in_rounds(&paths, true, 4).await.unwrap();
+        assert_eq!((dry.files, dry.declarations, dry.created), (5, 15, 15));
+        assert_eq!(ledger_len(&svc).await, head, "a dry run writes nothing");
+
+        let r = svc.apply_paths_in_rounds(&paths, false, 4).await.unwrap();
+        assert_eq!(
+            (r.files, r.declarations, r.created, r.unchanged),
+            (5, 15, 15, 0),
+            "{}",
+            ts.backend()
+        );
+        assert_eq!(r.ledger_entries, 16, "one per NHI and one for the run");
+        let count = svc
+            .store()
+            .count_nhis(&NhiFilter::default(), at(NOW))
+            .await
+            .unwrap();
+        assert_eq!(count, 15);
+        let n = svc.show_nhi("r4-2").await.unwrap();
+        assert_eq!(n.history.len(), 1);
+        assert!(
+            n.observations[0].locator.ends_with("f4.yaml:21"),
+            "{:?}",
+            n.observations
+        );
+
+        let again = svc.apply_paths_in_rounds(&paths, false, 4).await.unwrap();
+        assert_eq!(
+            (again.created, again.unchanged, again.ledger_entries),
+            (0, 15, 0)
+        );
+        // The same files in one round give the same answer.
+        let whole = svc.apply_paths(&paths, false).await.unwrap();
+        assert_eq!(whole, again);
+        svc.close().await;
+    }
+}
+
+#[tokio::test]
+async fn streamed_apply_reports_every_error_and_writes_nothing() {
+    for ts in backends().await {
+        let svc = service(&ts, NOW).await;
+        let held = write(ts.dir.path(), "held.yaml", PAYMENTS);
+        svc.apply_paths(&[held], false).await.unwrap();
+        let head = ledger_len(&svc).await;
+
+        let dir = ts.dir.path().join("decl");
+        write(&dir, "a.yaml", &roles("a", 3));
+        // Takes the external id that payments-ci-deployer already declares.
+        write(
+            &dir,
+            "b.yaml",
+            &PAYMENTS
+                .replace("name: payments-ci-deployer", "name: thief")
+                .replace("name: grafana-reader", "name: grafana-reader-2")
+                .replace("externalId: grafana@", "externalId: grafana-2@"),
+        );
+        write(&dir, "c.yaml", &roles("c", 3));
+        write(
+            &dir,
+            "d.yaml",
+            &roles("d", 2).replace("kind: iam_role", "kind: robot"),
+        );
+        write(&dir, "e.yaml", &roles("e", 3));
+        let err = svc
+            .apply_paths_in_rounds(std::slice::from_ref(&dir), false, 2)
+            .await
+            .unwrap_err();
+        let ServiceError::Invalid(errs) = err else {
+            panic!("{err}")
+        };
+        let got: Vec<String> = errs
+            .0
+            .iter()
+            .map(|e| e.to_string().replace(&format!("{}/", dir.display()), ""))
+            .collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(
+            got[0].starts_with("b.yaml:1: spec.externalId: ")
+                && got[0].contains("already declared by `payments-ci-deployer`"),
+            "{got:?}"
+        );
+        assert!(
+            got[1].starts_with("d.yaml:6: spec.kind: `robot`"),
+            "{got:?}"
+        );
+        assert!(
+            got[2].starts_with("d.yaml:16: spec.kind: `robot`"),
+            "{got:?}"
+        );
+        assert_eq!(ledger_len(&svc).await, head, "{}", ts.backend());
+        let count = svc
+            .store()
+            .count_nhis(&NhiFilter::default(), at(NOW))
+            .await
+            .unwrap();
+        assert_eq!(count, 2, "only what was there before");
+        svc.close().await;
+    }
+}

@@ -155,6 +155,39 @@ impl Store {
         }))
     }
 
+    /// The NHIs governed by these declaration names, as last committed. While a
+    /// [`WriteTx`](crate::WriteTx) is open no other write can commit, so this is the register as
+    /// it was when that write began: a large apply looks its next declarations up here while its
+    /// transaction writes the previous ones.
+    pub async fn nhis_by_declarations(&self, names: &[&str]) -> Result<Vec<Nhi>, StoreError> {
+        let head = crate::rows::nhi_json_page(self.is_postgres());
+        let mut out = Vec::new();
+        dispatch!(&self.pool, p, DB => {
+            for chunk in names.chunks(crate::write::BATCH) {
+                let json = crate::write::by_declarations::<DB>(&head, chunk).build_query_scalar().fetch_one(p).await?;
+                out.extend(crate::rows::nhi_page(json)?);
+            }
+        });
+        Ok(out)
+    }
+
+    /// The NHIs with these `(provider, external_id)` pairs, as last committed (see
+    /// [`Store::nhis_by_declarations`]).
+    pub async fn nhis_by_external_ids(
+        &self,
+        keys: &[(&str, &str)],
+    ) -> Result<Vec<Nhi>, StoreError> {
+        let head = crate::rows::nhi_json_page(self.is_postgres());
+        let mut out = Vec::new();
+        dispatch!(&self.pool, p, DB => {
+            for chunk in keys.chunks(crate::write::BATCH) {
+                let json = crate::write::by_external_ids::<DB>(&head, chunk).build_query_scalar().fetch_one(p).await?;
+                out.extend(crate::rows::nhi_page(json)?);
+            }
+        });
+        Ok(out)
+    }
+
     /// Finds one NHI by register id, declaration name or external id.
     pub async fn find_nhi(&self, key: &str) -> Result<Nhi, StoreError> {
         let column = if NhiId::looks_like(key) {

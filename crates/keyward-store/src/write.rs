@@ -13,7 +13,7 @@ use crate::store::Backend;
 use crate::{Store, StoreError};
 
 /// Keys per lookup statement: well under both backends' bind-parameter limits.
-const BATCH: usize = 500;
+pub(crate) const BATCH: usize = 500;
 
 const NHIS: Table = Table {
     name: "nhis",
@@ -170,6 +170,41 @@ pub struct Committed {
     pub head_seq: i64,
     /// The checkpoint written, if one was due.
     pub checkpoint: Option<i64>,
+}
+
+/// `head WHERE declaration IN (…names…)` and the end of an NHI page.
+pub(crate) fn by_declarations<'a, DB: sqlx::Database>(
+    head: &str,
+    names: &[&str],
+) -> sqlx::QueryBuilder<'a, DB>
+where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut qb = sqlx::QueryBuilder::<DB>::new(head);
+    qb.push(" WHERE declaration IN (");
+    let mut sep = qb.separated(", ");
+    for n in names {
+        sep.push_bind((*n).to_owned());
+    }
+    qb.push(")").push(NHI_JSON_END);
+    qb
+}
+
+/// `head WHERE (provider, external_id) IN (…keys…)` and the end of an NHI page.
+pub(crate) fn by_external_ids<'a, DB: sqlx::Database>(
+    head: &str,
+    keys: &[(&str, &str)],
+) -> sqlx::QueryBuilder<'a, DB>
+where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut qb = sqlx::QueryBuilder::<DB>::new(head);
+    qb.push(" WHERE (provider, external_id) IN (");
+    qb.push_values(keys, |mut b, (p, e)| {
+        b.push_bind((*p).to_owned()).push_bind((*e).to_owned());
+    });
+    qb.push(")").push(NHI_JSON_END);
+    qb
 }
 
 fn conflict(e: sqlx::Error) -> StoreError {
@@ -639,26 +674,20 @@ impl WriteTx {
         Ok(())
     }
 
-    /// The NHIs governed by these declaration names.
+    /// The NHIs governed by these declaration names, as this transaction sees them.
     pub async fn nhis_by_declarations(&mut self, names: &[&str]) -> Result<Vec<Nhi>, StoreError> {
         let head = nhi_json_page(self.is_postgres());
         let mut out = Vec::new();
         dispatch!(&mut self.tx, t, DB => {
             for chunk in names.chunks(BATCH) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(&head);
-                qb.push(" WHERE declaration IN (");
-                let mut sep = qb.separated(", ");
-                for n in chunk {
-                    sep.push_bind((*n).to_owned());
-                }
-                qb.push(")").push(NHI_JSON_END);
-                out.extend(nhi_page(qb.build_query_scalar().fetch_one(&mut **t).await?)?);
+                let json = by_declarations::<DB>(&head, chunk).build_query_scalar().fetch_one(&mut **t).await?;
+                out.extend(nhi_page(json)?);
             }
         });
         Ok(out)
     }
 
-    /// The NHIs with these `(provider, external_id)` pairs.
+    /// The NHIs with these `(provider, external_id)` pairs, as this transaction sees them.
     pub async fn nhis_by_external_ids(
         &mut self,
         keys: &[(&str, &str)],
@@ -667,13 +696,8 @@ impl WriteTx {
         let mut out = Vec::new();
         dispatch!(&mut self.tx, t, DB => {
             for chunk in keys.chunks(BATCH) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(&head);
-                qb.push(" WHERE (provider, external_id) IN (");
-                qb.push_values(chunk, |mut b, (p, e)| {
-                    b.push_bind((*p).to_owned()).push_bind((*e).to_owned());
-                });
-                qb.push(")").push(NHI_JSON_END);
-                out.extend(nhi_page(qb.build_query_scalar().fetch_one(&mut **t).await?)?);
+                let json = by_external_ids::<DB>(&head, chunk).build_query_scalar().fetch_one(&mut **t).await?;
+                out.extend(nhi_page(json)?);
             }
         });
         Ok(out)

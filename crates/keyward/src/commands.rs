@@ -129,9 +129,8 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             dry_run,
             format,
         } => {
-            let set = keyward_manifest::load_paths(&paths).map_err(ServiceError::from)?;
             let svc = Service::open(settings).await?;
-            let r = svc.apply(&set, dry_run).await?;
+            let r = svc.apply_paths(&paths, dry_run).await?;
             svc.close().await;
             match format {
                 Format::Json => json_out(&r)?,
