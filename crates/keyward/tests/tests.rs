@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod flow;
+mod no_secret_anywhere;
 mod rules;
 mod scan;
 mod support;
