@@ -6,7 +6,6 @@ use std::path::Path;
 use aho_corasick::AhoCorasick;
 use keyward_manifest::{ManifestError, ManifestErrors};
 use keyward_model::{CredentialKind, NhiKind};
-use regex_automata::util::primitives::PatternID;
 use regex_automata::{Input, meta};
 use sha2::{Digest, Sha256};
 
@@ -53,8 +52,11 @@ pub struct Rule {
     examples: Vec<String>,
     #[serde(skip)]
     negative_examples: Vec<String>,
+    /// Compiled on first use: most scans meet the keywords of few rules, and compiling every
+    /// pattern up front took a quarter of a short scan. `None` when it does not compile (only
+    /// possible for a built-in rule, which `RuleSet::check` then reports).
     #[serde(skip)]
-    regex: meta::Regex,
+    regex: std::sync::OnceLock<Option<meta::Regex>>,
     /// The longest text the pattern can match; a match lies within this of its keyword.
     #[serde(skip)]
     max_len: usize,
@@ -112,6 +114,13 @@ pub struct RuleSet {
 }
 
 impl Rule {
+    /// The compiled pattern, compiling it on first use.
+    fn regex(&self) -> Option<&meta::Regex> {
+        self.regex
+            .get_or_init(|| compile_pattern(&self.pattern).ok())
+            .as_ref()
+    }
+
     /// Texts the rule must match.
     pub fn examples(&self) -> &[String] {
         &self.examples
@@ -139,10 +148,16 @@ impl RuleSet {
         for dir in dirs {
             read_dir(dir, &mut files, &mut errors);
         }
+        let builtin_files = if builtin { RULE_FILES.len() } else { 0 };
         let mut specs = Vec::new();
-        for (label, text) in &files {
+        for (n, (label, text)) in files.iter().enumerate() {
+            // Built-in patterns compile when first used (the test suite compiles every one);
+            // a user's compile now, so a bad one is reported before any scan.
+            let eager = n >= builtin_files;
             match spec::parse(label, text) {
-                Ok(rules) => specs.extend(rules.into_iter().map(|(r, l)| (r, label.clone(), l))),
+                Ok(rules) => {
+                    specs.extend(rules.into_iter().map(|(r, l)| (r, label.clone(), l, eager)))
+                }
                 Err(e) => errors.push(e),
             }
         }
@@ -241,7 +256,10 @@ impl RuleSet {
         vetoed: &mut Vec<Range<usize>>,
     ) {
         let rule = &self.rules[r];
-        for caps in rule.regex.captures_iter(Input::new(bytes).range(window)) {
+        let Some(regex) = rule.regex() else {
+            return;
+        };
+        for caps in regex.captures_iter(Input::new(bytes).range(window)) {
             let Some(secret) = caps.get_group(rule.secret_group) else {
                 continue;
             };
@@ -281,6 +299,15 @@ impl RuleSet {
                 source: rule.source.clone(),
                 reason,
             };
+            if rule.regex().is_none() {
+                let reason = compile_pattern(&rule.pattern)
+                    .err()
+                    .map_or_else(String::new, |e| first_line(&e.to_string()));
+                report
+                    .failures
+                    .push(fail(format!("the pattern does not compile: {reason}")));
+                continue;
+            }
             for (n, ex) in rule.examples.iter().enumerate() {
                 report.examples += 1;
                 if !self.find(ex.as_bytes()).iter().any(|m| m.rule == i) {
@@ -357,13 +384,13 @@ fn is_id(s: &str) -> bool {
 }
 
 fn compile(
-    specs: Vec<(RuleSpec, String, usize)>,
+    specs: Vec<(RuleSpec, String, usize, bool)>,
     errors: &mut Vec<ManifestError>,
     version: String,
 ) -> Result<RuleSet, RulesError> {
     let mut rules = Vec::with_capacity(specs.len());
     let mut seen = std::collections::HashMap::new();
-    for (s, file, line) in specs {
+    for (s, file, line, eager) in specs {
         let mut bad = |field: &str, reason: String| {
             errors.push(ManifestError {
                 file: file.clone(),
@@ -418,28 +445,35 @@ fn compile(
                 "must be between 0 and 8 bits per byte".into(),
             );
         }
-        let regex = match compile_pattern(&s.pattern) {
-            Ok(r) => r,
+        let hir = match parse_pattern(&s.pattern) {
+            Ok(h) => h,
             Err(e) => {
-                let reason = e
-                    .syntax_error()
-                    .map_or_else(|| e.to_string(), ToString::to_string);
-                bad(
-                    "pattern",
-                    format!("invalid pattern: {}", first_line(&reason)),
-                );
+                bad("pattern", format!("invalid pattern: {}", first_line(&e)));
                 continue;
             }
         };
+        let regex = std::sync::OnceLock::new();
+        if eager {
+            match compile_pattern(&s.pattern) {
+                Ok(r) => {
+                    let _ = regex.set(Some(r));
+                }
+                Err(e) => {
+                    let reason = e
+                        .syntax_error()
+                        .map_or_else(|| e.to_string(), ToString::to_string);
+                    bad(
+                        "pattern",
+                        format!("invalid pattern: {}", first_line(&reason)),
+                    );
+                    continue;
+                }
+            }
+        }
         let mut secret_group = None;
         let mut id_group = None;
-        for (i, name) in regex
-            .group_info()
-            .pattern_names(PatternID::ZERO)
-            .enumerate()
-            .skip(1)
-        {
-            match name {
+        for (i, name) in capture_groups(&hir) {
+            match name.as_deref() {
                 Some("secret") => secret_group = Some(i),
                 Some("id") => id_group = Some(i),
                 Some(other) => bad(
@@ -456,7 +490,7 @@ fn compile(
             bad("pattern", "the pattern has no `(?P<secret>…)` group".into());
             continue;
         };
-        let max_len = max_len(&s.pattern);
+        let max_len = hir.properties().maximum_len().unwrap_or(usize::MAX);
         rules.push(Rule {
             id: s.id,
             name: s.name,
@@ -541,20 +575,83 @@ fn compile_pattern(pattern: &str) -> Result<meta::Regex, Box<regex_automata::met
         .configure(
             meta::Config::new()
                 .nfa_size_limit(Some(4 << 20))
-                .hybrid_cache_capacity(8 << 20),
+                // regex-automata's default: larger caches used more memory and ran no faster.
+                .hybrid_cache_capacity(2 << 20),
         )
         .build(pattern)
         .map_err(Box::new)
 }
 
-/// The longest text `pattern` can match, or no limit when it has unbounded repetition.
-fn max_len(pattern: &str) -> usize {
+/// A rule pattern parsed as [`compile_pattern`] reads it: checks its syntax, and tells its
+/// groups and longest match without compiling it.
+fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .build()
         .parse(pattern)
-        .ok()
-        .and_then(|h| h.properties().maximum_len())
-        .unwrap_or(usize::MAX)
+        .map_err(|e| e.to_string())
+}
+
+/// The capture groups of a parsed pattern, by index (1-based, as the compiled regex numbers
+/// them), with their names.
+fn capture_groups(hir: &regex_syntax::hir::Hir) -> Vec<(usize, Option<String>)> {
+    use regex_syntax::hir::HirKind;
+    let mut out = Vec::new();
+    let mut stack = vec![hir];
+    while let Some(h) = stack.pop() {
+        match h.kind() {
+            HirKind::Capture(c) => {
+                out.push((c.index as usize, c.name.as_deref().map(str::to_owned)));
+                stack.push(&c.sub);
+            }
+            HirKind::Concat(hs) | HirKind::Alternation(hs) => stack.extend(hs.iter()),
+            HirKind::Repetition(r) => stack.push(&r.sub),
+            HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: &str = "rules:\n  - id: acme.key\n    name: Acme key\n    provider: acme\n    credential: api_key\n    nhi_kind: api_key\n    confidence: high\n    keywords: [\"acme_\"]\n    pattern: '\\b(?P<secret>acme_[a-z0-9]{24})\\b'\n    examples: ['key = acme_q8w7e6r5t4y3u2i1o9p8a7s6']\n    negative_examples: ['acme_short']\n";
+
+    fn lazy(text: &str) -> RuleSet {
+        let specs = spec::parse("acme.yaml", text)
+            .unwrap()
+            .into_iter()
+            .map(|(r, l)| (r, "acme.yaml".to_owned(), l, false))
+            .collect();
+        let mut errors = Vec::new();
+        let set = compile(specs, &mut errors, "test".into()).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        set
+    }
+
+    #[test]
+    fn patterns_compile_on_first_use_and_check_reports_one_that_cannot() {
+        let set = lazy(RULE);
+        assert!(
+            set.rules[0].regex.get().is_none(),
+            "not compiled when loaded"
+        );
+        assert_eq!(set.find(b"x = acme_q8w7e6r5t4y3u2i1o9p8a7s6").len(), 1);
+        assert!(set.rules[0].regex.get().is_some());
+        assert!(set.check().failures.is_empty());
+
+        let huge = lazy(&RULE.replace("{24})", "{24}(?:[a-z0-9]{1000}){1000})"));
+        assert!(huge.find(b"acme_q8w7e6r5t4y3u2i1o9p8a7s6").is_empty());
+        let failures = huge.check().failures;
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(
+            failures[0]
+                .reason
+                .starts_with("the pattern does not compile: "),
+            "{failures:?}"
+        );
+    }
 }

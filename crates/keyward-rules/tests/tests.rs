@@ -123,6 +123,13 @@ fn bad_rules_name_file_line_and_field() {
         errors(&USER_RULE.replace("[a-z0-9]{24})", "[a-z0-9]{24}")),
         ["DIR/bad.yaml:2: rules.acme.deploy-key.pattern: invalid pattern: unclosed group"]
     );
+    // Parses, but compiles past the size limit: a user's rule is compiled when loaded.
+    let huge = errors(&USER_RULE.replace("[a-z0-9]{24})", "[a-z0-9]{24}(?:[a-z0-9]{1000}){1000})"));
+    assert_eq!(huge.len(), 1, "{huge:?}");
+    assert!(
+        huge[0].starts_with("DIR/bad.yaml:2: rules.acme.deploy-key.pattern: invalid pattern: "),
+        "{huge:?}"
+    );
     assert_eq!(
         errors(&USER_RULE.replace("(?P<secret>", "(?P<value>")),
         [

@@ -14,11 +14,6 @@ use keyward_service::ServiceError;
 
 use crate::exit::Exit;
 
-/// Many short-lived allocations per row and per blob, from several threads: mimalloc's
-/// thread-local heaps spend less time in the allocator and in the kernel than the system one.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
