@@ -7,10 +7,12 @@
 //! must and must not match. Every match, whether in a scan or a rule's own example, goes
 //! through [`RuleSet::find`], so `keyward rules check` tests exactly what scans do.
 //!
-//! Placeholders (documentation values, templates, redactions) are dropped by the definitions in
-//! `data/placeholders.yaml`.
+//! Placeholders (documentation values, templates, redactions) and cut-short tokens are dropped
+//! by the definitions in `data/placeholders.yaml`. Patterns share fragments (`{assign}`: how
+//! code and configuration join a name to its value) from `data/rule-fragments.yaml`.
 
 mod error;
+mod fragment;
 mod placeholder;
 mod rules;
 mod spec;

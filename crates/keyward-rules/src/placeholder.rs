@@ -16,6 +16,8 @@ struct Spec {
     max_share: f64,
     placeholders: Vec<String>,
     secrets: Vec<String>,
+    token_prefixes: Vec<String>,
+    cut_tokens: Vec<String>,
 }
 
 /// Tells placeholders from candidate secrets.
@@ -24,7 +26,9 @@ pub struct Placeholders {
     contains: aho_corasick::AhoCorasick,
     whole: RegexSet,
     max_share: f64,
+    token_prefixes: Vec<String>,
     cases: (Vec<String>, Vec<String>),
+    cut_tokens: Vec<String>,
 }
 
 impl Placeholders {
@@ -47,7 +51,9 @@ impl Placeholders {
             contains,
             whole,
             max_share: spec.max_share,
+            token_prefixes: spec.token_prefixes,
             cases: (spec.placeholders, spec.secrets),
+            cut_tokens: spec.cut_tokens,
         })
     }
 
@@ -67,6 +73,14 @@ impl Placeholders {
         value.len() >= 8 && share >= self.max_share
     }
 
+    /// Whether `value` begins like a token format that has its own rule: when only a generic
+    /// rule matched it, it is a cut or mangled token rather than a credential.
+    pub fn is_cut_token(&self, value: &[u8]) -> bool {
+        self.token_prefixes
+            .iter()
+            .any(|p| value.starts_with(p.as_bytes()))
+    }
+
     /// The file's own cases that come out wrong: placeholders not caught, secrets caught.
     pub fn failing_cases(&self) -> Vec<String> {
         let (placeholders, secrets) = &self.cases;
@@ -78,7 +92,12 @@ impl Placeholders {
             .iter()
             .filter(|s| self.is_placeholder(s.as_bytes()))
             .map(|s| format!("secret-like value {} is taken for a placeholder", s.len()));
-        missed.chain(caught).collect()
+        let uncut = self
+            .cut_tokens
+            .iter()
+            .filter(|t| !self.is_cut_token(t.as_bytes()))
+            .map(|t| format!("cut token `{t}` is not recognised"));
+        missed.chain(caught).chain(uncut).collect()
     }
 }
 
@@ -97,7 +116,7 @@ mod tests {
     fn a_broken_definition_is_refused() {
         let e = Placeholders::parse(
             "p.yaml",
-            "contains: []\nwhole: ['(']\nmax_share: 0.5\nplaceholders: []\nsecrets: []\n",
+            "contains: []\nwhole: ['(']\nmax_share: 0.5\nplaceholders: []\nsecrets: []\ntoken_prefixes: []\ncut_tokens: []\n",
         )
         .unwrap_err();
         assert!(e.to_string().starts_with("p.yaml: whole:"), "{e}");

@@ -10,6 +10,7 @@ use regex_automata::{Input, meta};
 use sha2::{Digest, Sha256};
 
 use crate::RulesError;
+use crate::fragment::Fragments;
 use crate::placeholder::Placeholders;
 use crate::spec::{self, Checksum, Confidence, RuleSpec};
 use crate::validate::{entropy, github_checksum};
@@ -33,7 +34,7 @@ pub struct Rule {
     pub confidence: Confidence,
     /// Literal strings of which one must occur before the pattern is tried.
     pub keywords: Vec<String>,
-    /// The pattern as written.
+    /// The pattern as compiled: as written, with shared fragments (`{assign}`) expanded.
     pub pattern: String,
     /// Least entropy of the secret, bits per byte.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,6 +111,7 @@ pub struct RuleSet {
     keywords: AhoCorasick,
     keyword_rules: Vec<Vec<usize>>,
     placeholders: Placeholders,
+    fragments: Fragments,
     version: String,
 }
 
@@ -242,6 +244,12 @@ impl RuleSet {
                         .any(|v: &Range<usize>| v.start < m.secret.end && m.secret.start < v.end)
             });
         }
+        // A generic rule's value that begins like a format with its own rule, which did not
+        // match it, is a cut or mangled token.
+        out.retain(|m| {
+            self.rules[m.rule].provider != "generic"
+                || !self.placeholders.is_cut_token(&bytes[m.secret.clone()])
+        });
         out.sort_by_key(|m| (m.rule, m.secret.start));
         out.dedup();
         out
@@ -328,6 +336,18 @@ impl RuleSet {
         report
             .failures
             .extend(
+                self.fragments
+                    .failing_cases()
+                    .into_iter()
+                    .map(|reason| ExampleFailure {
+                        rule: "fragments".into(),
+                        source: "data/rule-fragments.yaml".into(),
+                        reason,
+                    }),
+            );
+        report
+            .failures
+            .extend(
                 self.placeholders
                     .failing_cases()
                     .into_iter()
@@ -388,6 +408,7 @@ fn compile(
     errors: &mut Vec<ManifestError>,
     version: String,
 ) -> Result<RuleSet, RulesError> {
+    let fragments = Fragments::builtin()?;
     let mut rules = Vec::with_capacity(specs.len());
     let mut seen = std::collections::HashMap::new();
     for (s, file, line, eager) in specs {
@@ -431,7 +452,8 @@ fn compile(
             if !s
                 .keywords
                 .iter()
-                .any(|k| lower.contains(&k.to_ascii_lowercase()))
+                .flat_map(|k| keyword_variants(k))
+                .any(|k| lower.contains(&k))
             {
                 bad(
                     "examples",
@@ -445,7 +467,14 @@ fn compile(
                 "must be between 0 and 8 bits per byte".into(),
             );
         }
-        let hir = match parse_pattern(&s.pattern) {
+        let pattern = match fragments.expand(&s.pattern) {
+            Ok(p) => p,
+            Err(e) => {
+                bad("pattern", e);
+                continue;
+            }
+        };
+        let hir = match parse_pattern(&pattern) {
             Ok(h) => h,
             Err(e) => {
                 bad("pattern", format!("invalid pattern: {}", first_line(&e)));
@@ -454,7 +483,7 @@ fn compile(
         };
         let regex = std::sync::OnceLock::new();
         if eager {
-            match compile_pattern(&s.pattern) {
+            match compile_pattern(&pattern) {
                 Ok(r) => {
                     let _ = regex.set(Some(r));
                 }
@@ -499,7 +528,7 @@ fn compile(
             nhi_kind: s.nhi_kind,
             confidence: s.confidence,
             keywords: s.keywords,
-            pattern: s.pattern,
+            pattern,
             min_entropy: s.min_entropy,
             checksum: s.checksum,
             pair: s.pair,
@@ -529,8 +558,7 @@ fn compile(
     let mut patterns: Vec<String> = Vec::new();
     let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
     for (i, r) in rules.iter().enumerate() {
-        for k in &r.keywords {
-            let k = k.to_ascii_lowercase();
+        for k in r.keywords.iter().flat_map(|k| keyword_variants(k)) {
             match patterns.iter().position(|p| *p == k) {
                 Some(at) => keyword_rules[at].push(i),
                 None => {
@@ -551,8 +579,35 @@ fn compile(
         keywords,
         keyword_rules,
         placeholders: Placeholders::builtin()?,
+        fragments,
         version,
     })
+}
+
+/// A keyword in lower case and, when it is a name whose words are joined by `_`, `-` or `.`
+/// (`dd_api_key`), the same name joined each other way and not at all (`dd-api-key`,
+/// `dd.api.key`, `ddapikey`, as camel case lowers to): code spells one name all these ways.
+/// Leading and trailing separators (`ghp_`, `xoxb-`) are part of a token prefix and stay.
+fn keyword_variants(keyword: &str) -> Vec<String> {
+    let lower = keyword.to_ascii_lowercase();
+    let is_sep = |c: char| matches!(c, '_' | '-' | '.');
+    let inner = lower.trim_matches(is_sep);
+    let words: Vec<&str> = inner.split(is_sep).collect();
+    let name_like = words.len() > 1
+        && inner.len() == lower.len()
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let mut out = vec![lower.clone()];
+    if name_like {
+        for sep in ["_", "-", ".", ""] {
+            let v = words.join(sep);
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 fn first_line(s: &str) -> String {
@@ -630,6 +685,21 @@ mod tests {
         let set = compile(specs, &mut errors, "test".into()).unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         set
+    }
+
+    #[test]
+    fn name_keywords_match_every_spelling_and_token_prefixes_stay() {
+        assert_eq!(
+            keyword_variants("DD_API_KEY"),
+            ["dd_api_key", "dd-api-key", "dd.api.key", "ddapikey"]
+        );
+        assert_eq!(keyword_variants("ghp_"), ["ghp_"]);
+        assert_eq!(keyword_variants("xoxb-"), ["xoxb-"]);
+        assert_eq!(
+            keyword_variants("api.telegram.org/bot"),
+            ["api.telegram.org/bot"]
+        );
+        assert_eq!(keyword_variants("datadog"), ["datadog"]);
     }
 
     #[test]
