@@ -146,11 +146,20 @@ impl RuleSet {
                     .map(|(n, t)| ((*n).to_owned(), (*t).to_owned())),
             );
         }
+        let builtin_files = files.len();
         let mut errors = Vec::new();
         for dir in dirs {
             read_dir(dir, &mut files, &mut errors);
         }
-        let builtin_files = if builtin { RULE_FILES.len() } else { 0 };
+        Self::from_files(builtin_files, files, errors)
+    }
+
+    /// Compiles rule files, of which the first `builtin_files` are the embedded ones.
+    fn from_files(
+        builtin_files: usize,
+        files: Vec<(String, String)>,
+        mut errors: Vec<ManifestError>,
+    ) -> Result<Self, RulesError> {
         let mut specs = Vec::new();
         for (n, (label, text)) in files.iter().enumerate() {
             // Built-in patterns compile when first used (the test suite compiles every one);
@@ -177,6 +186,12 @@ impl RuleSet {
         } else {
             Err(RulesError::Invalid(ManifestErrors(errors)))
         }
+    }
+
+    /// The rules of one user rule file's text, labelled `label` in errors, without the
+    /// built-in ones.
+    pub fn parse(label: &str, text: &str) -> Result<Self, RulesError> {
+        Self::from_files(0, vec![(label.to_owned(), text.to_owned())], Vec::new())
     }
 
     /// The rules, in file then declaration order.

@@ -74,7 +74,12 @@ impl Baseline {
     pub fn load(path: &Path, key_id: &str) -> Result<Self, ManifestError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| invalid(path, 0, "", format!("cannot read the baseline: {e}")))?;
-        let b: Self = serde_json::from_str(&text).map_err(|e| {
+        Self::parse(path, &text, key_id)
+    }
+
+    /// Reads a baseline's text, labelled `path` in errors, made with the key `key_id`.
+    pub fn parse(path: &Path, text: &str, key_id: &str) -> Result<Self, ManifestError> {
+        let b: Self = serde_json::from_str(text).map_err(|e| {
             let msg = e.to_string();
             // serde_json ends its message with the position, which the error already names.
             let msg = msg

@@ -106,6 +106,10 @@ pub fn scan_git(
         merge(&mut total, r?);
     }
     first_sightings(&mut total, &order);
+    let repository = path.display().to_string();
+    for f in &mut total.findings {
+        f.repository = Some(repository.clone());
+    }
     total.sort();
     Ok(total)
 }

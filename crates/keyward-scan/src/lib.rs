@@ -111,6 +111,9 @@ pub struct Finding {
     /// id, and the other way round), when its rule names a pair.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paired_with: Option<String>,
+    /// The repository whose history holds it, as given to the scan, when scanning history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     /// The git blob holding it, when scanning history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blob: Option<String>,
@@ -355,6 +358,25 @@ impl Scanner<'_> {
     }
 }
 
+/// Scans one file's content labelled `label`, as a scan of files does: inside it when its name
+/// says it is an archive (within the options' depth and size limits), else as text unless it is
+/// binary.
+pub fn scan_content(
+    label: &str,
+    bytes: &[u8],
+    rules: &RuleSet,
+    fingerprints: &Fingerprinter,
+    options: &ScanOptions,
+    report: &mut ScanReport,
+) {
+    Scanner {
+        rules,
+        fingerprints,
+        options,
+    }
+    .content(label, bytes, report);
+}
+
 /// Whether the start of a file looks binary (a NUL byte in the first 8 KiB).
 fn is_binary(bytes: &[u8]) -> bool {
     memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some()
@@ -401,6 +423,7 @@ pub fn scan_bytes(
             confidence,
             entropy: (m.entropy * 1000.0).round() / 1000.0,
             paired_with: None,
+            repository: None,
             blob: None,
             git: None,
         });

@@ -50,6 +50,9 @@ pub fn sarif(findings: &[Finding], rules: &RuleSet, version: &str) -> Value {
                 "confidence": f.confidence.as_str(),
                 "nhiKind": f.nhi_kind,
             });
+            if let Some(repo) = &f.repository {
+                properties["repository"] = json!(repo);
+            }
             if let Some(g) = &f.git {
                 properties["commit"] = json!(g.commit);
                 properties["author"] = json!(g.author);

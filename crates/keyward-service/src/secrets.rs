@@ -45,6 +45,8 @@ pub struct SecretsReport {
     pub ledger_entries: u64,
     /// The run record, when anything changed.
     pub run_id: Option<String>,
+    /// What the scan could not read or open (an archive nested too deep, …).
+    pub warnings: Vec<String>,
 }
 
 impl Service {
@@ -103,6 +105,7 @@ impl Service {
             report.files += r.files;
             report.bytes += r.bytes;
             report.findings += r.findings.len();
+            report.warnings.extend(r.warnings.iter().cloned());
             for f in &r.findings {
                 let e = seen.entry(&f.fingerprint).or_default();
                 if e.is_empty() {

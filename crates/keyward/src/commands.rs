@@ -377,11 +377,17 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                     }
                 }
                 ScanFormat::Table => {
+                    // Paths inside several repositories' histories need their repository.
+                    let several = scan.git && scan.paths.len() > 1;
                     for f in &r.findings {
+                        let path = match &f.repository {
+                            Some(repo) if several => format!("{repo}/{}", f.path),
+                            _ => f.path.clone(),
+                        };
                         write!(
                             out,
                             "{}:{}:{}  {}  {}  {}",
-                            f.path,
+                            path,
                             f.line,
                             f.column,
                             f.rule_id,
@@ -428,6 +434,9 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 .await?;
             drop(bar);
             svc.close().await;
+            for w in &r.warnings {
+                eprintln!("warning: {w}");
+            }
             match format {
                 Format::Json => json_out(&r)?,
                 Format::Table => {

@@ -131,6 +131,35 @@ fn scan_git_and_sarif_from_the_command_line() {
         "aws.access-key-id"
     );
     assert!(!sarif.to_string().contains(&key_id()));
+    assert_eq!(found[0]["repository"], r);
+    // Two repositories with the same file: each finding names its repository.
+    let other = env.path("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let git2 = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&other)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ci")
+            .env("GIT_AUTHOR_EMAIL", "ci@example.com")
+            .env("GIT_COMMITTER_NAME", "Ci")
+            .env("GIT_COMMITTER_EMAIL", "ci@example.com")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    git2(&["init", "-q", "-b", "main"]);
+    env.write(
+        "other/cfg.env",
+        &format!("AWS_ACCESS_KEY_ID={}\n", key_id()),
+    );
+    git2(&["add", "-A"]);
+    git2(&["commit", "-q", "-m", "leak too"]);
+    let o2 = other.to_str().unwrap();
+    let table = env.ok(&["scan", "--git", r, o2]);
+    assert!(table.contains(&format!("{r}/cfg.env:1:19")), "{table}");
+    assert!(table.contains(&format!("{o2}/cfg.env:1:19")), "{table}");
     let o = env.run(&["scan", "--git", env.path("").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -198,7 +227,16 @@ fn discover_secrets_records_each_secret_once_and_then_nothing_new() {
     env.write("repo/b/c.sh", &format!("export AWS_ACCESS_KEY_ID={key}\n"));
     let repo = env.path("repo");
     let r = repo.to_str().unwrap();
-    let out = env.ok(&["discover", "secrets", r]);
+    std::fs::write(env.path("repo/broken.zip"), b"PK\x03\x04 not really a zip").unwrap();
+    let o = env.run(&["discover", "secrets", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(
+        stderr(&o).contains("warning: ")
+            && stderr(&o).contains("broken.zip: not read as an archive"),
+        "{}",
+        stderr(&o)
+    );
     assert!(out.contains("2 findings, 1 distinct secrets"), "{out}");
     assert!(out.contains("1 new undeclared NHIs"), "{out}");
     let list = env.json(&["inventory", "list", "--undeclared", "--format", "json"]);
