@@ -86,25 +86,28 @@ fn scan_reports_in_every_format_and_gates_ci() {
     );
 }
 
+/// Runs `git` in `dir` with a fixed identity and no user or system configuration.
+fn git_in(dir: &std::path::Path, args: &[&str]) {
+    let o = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Ci")
+        .env("GIT_AUTHOR_EMAIL", "ci@example.com")
+        .env("GIT_COMMITTER_NAME", "Ci")
+        .env("GIT_COMMITTER_EMAIL", "ci@example.com")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 #[test]
 fn scan_git_and_sarif_from_the_command_line() {
     let env = Env::sqlite();
     let repo = env.path("repo");
     std::fs::create_dir_all(&repo).unwrap();
-    let git = |args: &[&str]| {
-        let o = std::process::Command::new("git")
-            .args(args)
-            .current_dir(&repo)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Ci")
-            .env("GIT_AUTHOR_EMAIL", "ci@example.com")
-            .env("GIT_COMMITTER_NAME", "Ci")
-            .env("GIT_COMMITTER_EMAIL", "ci@example.com")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let git = |args: &[&str]| git_in(&repo, args);
     git(&["init", "-q", "-b", "main"]);
     env.write("repo/cfg.env", &format!("AWS_ACCESS_KEY_ID={}\n", key_id()));
     git(&["add", "-A"]);
@@ -135,20 +138,7 @@ fn scan_git_and_sarif_from_the_command_line() {
     // Two repositories with the same file: each finding names its repository.
     let other = env.path("other");
     std::fs::create_dir_all(&other).unwrap();
-    let git2 = |args: &[&str]| {
-        let o = std::process::Command::new("git")
-            .args(args)
-            .current_dir(&other)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Ci")
-            .env("GIT_AUTHOR_EMAIL", "ci@example.com")
-            .env("GIT_COMMITTER_NAME", "Ci")
-            .env("GIT_COMMITTER_EMAIL", "ci@example.com")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let git2 = |args: &[&str]| git_in(&other, args);
     git2(&["init", "-q", "-b", "main"]);
     env.write(
         "other/cfg.env",
