@@ -13,6 +13,7 @@
 //! [`to_yaml`] and [`manifest_files`] render the declarations as `keyward/v1` manifests and
 //! [`people_csv`] renders the directory, so a demo or benchmark can write them as files.
 
+mod leaks;
 mod nhis;
 mod people;
 mod pools;
@@ -24,6 +25,7 @@ use keyward_model::{DeclaredNhi, DiscoveredNhi, Fingerprinter, Person};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+pub use leaks::leaked_repository;
 pub use people::people_csv;
 pub use run::{DemoReport, run};
 pub use yaml::{manifest_files, to_yaml};

@@ -19,6 +19,8 @@ use crate::pools::{
 use crate::yaml;
 
 const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// The alphabet of AWS access key ids after their prefix.
+const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const HEX: &[u8] = b"0123456789abcdef";
@@ -291,9 +293,9 @@ impl<'a> Generator<'a> {
         )
     }
 
-    /// `AKIA` and sixteen upper-case letters and digits.
+    /// `AKIA` and sixteen base-32 characters, as AWS writes them.
     fn access_key_id(&mut self) -> String {
-        self.unique("AKIA", UPPER_ALNUM, 6, 10)
+        self.unique("AKIA", BASE32, 6, 10)
     }
 
     /// The provider's identifier, in the provider's own format. Name-based formats are unique
@@ -932,7 +934,7 @@ fn pick_index(rng: &mut impl Rng, weights: impl Iterator<Item = u32> + Clone) ->
     0
 }
 
-fn random_string(rng: &mut impl Rng, alphabet: &[u8], len: usize) -> String {
+pub(crate) fn random_string(rng: &mut impl Rng, alphabet: &[u8], len: usize) -> String {
     (0..len)
         .map(|_| {
             char::from(

@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use keyward_model::{Clock, DiscoveredNhi};
 use keyward_service::{
-    ApplyReport, ImportReport, IngestReport, IngestSource, Posture, Service, ServiceError, Settings,
+    ApplyReport, ImportReport, IngestReport, IngestSource, Posture, SecretsReport, Service,
+    ServiceError, Settings,
 };
 use keyward_store::Location;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{EstateSpec, generate, manifest_files, people_csv};
+use crate::{EstateSpec, generate, leaked_repository, manifest_files, people_csv};
 
 /// What the demo built.
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +33,10 @@ pub struct DemoReport {
     pub apply: ApplyReport,
     /// Each discovery source's ingest.
     pub discovery: BTreeMap<String, IngestReport>,
+    /// The sample repository with leaked credentials.
+    pub sample_repository: String,
+    /// What `discover secrets` recorded from it.
+    pub secrets: SecretsReport,
     /// The resulting posture.
     pub posture: Posture,
 }
@@ -109,6 +114,7 @@ pub async fn run(
     let set = keyward_manifest::load_paths(std::slice::from_ref(&decl_dir))?;
     let apply = svc.apply(&set, false).await?;
 
+    let leaked = leaked_repository(&estate.discovered, seed);
     let mut by_provider: BTreeMap<String, Vec<DiscoveredNhi>> = BTreeMap::new();
     for d in estate.discovered {
         by_provider.entry(d.provider.clone()).or_default().push(d);
@@ -125,6 +131,26 @@ pub async fn run(
         };
         discovery.insert(provider, svc.ingest(&src, &items).await?);
     }
+    let repo = dir.join("sample-repo");
+    for (name, text) in leaked {
+        let path = repo.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent.display().to_string()))?;
+        }
+        std::fs::write(&path, text).map_err(io(path.display().to_string()))?;
+    }
+    let rules = keyward_rules::RuleSet::builtin().map_err(|e| ServiceError::Io {
+        context: "the built-in rules".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let secrets = svc
+        .discover_secrets(
+            std::slice::from_ref(&repo),
+            false,
+            &rules,
+            &keyward_scan::ScanOptions::default(),
+        )
+        .await?;
     let posture = svc.posture(30).await?;
     svc.close().await;
     Ok(DemoReport {
@@ -135,6 +161,8 @@ pub async fn run(
         people: people_report,
         apply,
         discovery,
+        sample_repository: repo.display().to_string(),
+        secrets,
         posture,
     })
 }

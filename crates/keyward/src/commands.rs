@@ -521,11 +521,24 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 Format::Json => json_out(&report)?,
                 Format::Table => {
                     render::posture_text(&report.posture, &mut std::io::stdout().lock())?;
+                    let s = &report.secrets;
+                    out!(
+                        "\nLeaked credentials in {}: {} findings, {} distinct secrets; {} tied to NHIs in the register, {} new undeclared NHIs",
+                        report.sample_repository,
+                        s.findings,
+                        s.secrets,
+                        s.linked,
+                        s.created_nhis
+                    );
                     out!("\nSample estate written to {}", report.store);
                     out!("Explore it:");
                     out!("  keyward --db {} inventory list --unowned", report.store);
                     out!(
                         "  keyward --db {} inventory list --review-overdue --format json",
+                        report.store
+                    );
+                    out!(
+                        "  keyward --db {} inventory list --undeclared",
                         report.store
                     );
                     out!("  keyward --db {} ledger verify", report.store);
