@@ -437,15 +437,32 @@ const PAIR_LINES: usize = 10;
 /// Marks findings whose rule names a pair with the nearest finding of that rule in the same
 /// file, within [`PAIR_LINES`].
 fn pair_up(rules: &RuleSet, found: &mut [Finding]) {
+    // Each rule's findings by line, so each finding looks for its partner by binary search.
+    let mut by_rule: std::collections::HashMap<&str, Vec<(usize, &str)>> =
+        std::collections::HashMap::new();
+    for f in found.iter() {
+        by_rule
+            .entry(f.rule_id.as_str())
+            .or_default()
+            .push((f.line, f.fingerprint.as_str()));
+    }
+    for lines in by_rule.values_mut() {
+        lines.sort_unstable();
+    }
     let partners: Vec<Option<String>> = found
         .iter()
         .map(|f| {
             let pair = rules.get(&f.rule_id)?.pair.as_deref()?;
-            found
-                .iter()
-                .filter(|o| o.rule_id == pair && o.line.abs_diff(f.line) <= PAIR_LINES)
-                .min_by_key(|o| o.line.abs_diff(f.line))
-                .map(|o| o.fingerprint.clone())
+            let lines = by_rule.get(pair)?;
+            let at = lines.partition_point(|(l, _)| *l < f.line);
+            // The nearest line on either side; the earlier one wins a tie.
+            [at.checked_sub(1), Some(at)]
+                .into_iter()
+                .flatten()
+                .filter_map(|i| lines.get(i))
+                .filter(|(l, _)| l.abs_diff(f.line) <= PAIR_LINES)
+                .min_by_key(|(l, _)| l.abs_diff(f.line))
+                .map(|(_, fp)| (*fp).to_owned())
         })
         .collect();
     for (f, p) in found.iter_mut().zip(partners) {
@@ -464,17 +481,20 @@ fn strongest(rules: &RuleSet, mut found: Vec<keyward_rules::Match>) -> Vec<keywa
         )
     };
     found.sort_by_key(rank);
-    let mut kept: Vec<keyward_rules::Match> = Vec::with_capacity(found.len());
+    // Kept spans never overlap, so sorted by start their ends are sorted too: only the kept
+    // span starting last before a candidate's end can overlap it.
+    let mut kept: std::collections::BTreeMap<usize, keyward_rules::Match> =
+        std::collections::BTreeMap::new();
     for m in found {
-        if !kept
-            .iter()
-            .any(|k| k.secret.start < m.secret.end && m.secret.start < k.secret.end)
-        {
-            kept.push(m);
+        let overlaps = kept
+            .range(..m.secret.end)
+            .next_back()
+            .is_some_and(|(_, k)| k.secret.end > m.secret.start);
+        if !overlaps && !m.secret.is_empty() {
+            kept.insert(m.secret.start, m);
         }
     }
-    kept.sort_by_key(|m| m.secret.start);
-    kept
+    kept.into_values().collect()
 }
 
 /// Paths whose matches are more likely samples than live credentials.
