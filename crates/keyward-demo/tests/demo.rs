@@ -11,15 +11,16 @@ async fn the_demo_builds_an_estate_and_finds_its_leaked_credentials() {
     let now = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:30:00Z")
         .unwrap()
         .to_utc();
-    let report = keyward_demo::run(
-        out.path(),
-        320,
-        7,
-        "user:demo@example.com",
-        Arc::new(FixedClock(now)),
-    )
-    .await
-    .unwrap();
+    let demo = || {
+        keyward_demo::run(
+            out.path(),
+            320,
+            7,
+            "user:demo@example.com",
+            Arc::new(FixedClock(now)),
+        )
+    };
+    let report = demo().await.unwrap();
     assert!(report.posture.total >= 320, "{:?}", report.posture.total);
     assert!(report.apply.created > 0 && report.people.added > 0);
 
@@ -34,15 +35,7 @@ async fn the_demo_builds_an_estate_and_finds_its_leaked_credentials() {
     assert_eq!(s.created_nhis, 3, "{s:?}");
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 
-    let second = keyward_demo::run(
-        out.path(),
-        320,
-        7,
-        "user:demo@example.com",
-        Arc::new(FixedClock(now)),
-    )
-    .await
-    .unwrap();
+    let second = demo().await.unwrap();
     assert_ne!(second.store, report.store, "each run makes a fresh store");
     assert_eq!(
         second.secrets.findings, 7,
