@@ -9,21 +9,20 @@ secs=${1:-60}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(manifest_yaml people_csv rule_file baseline archive matcher)
+# Files of the project's own that each target starts from (copied into its corpus).
 seeds() {
   case "$1" in
-    manifest_yaml) echo ../crates/keyward-demo ../README.md ;;
+    manifest_yaml) echo ../README.md ../data/rules/cloud.yaml ;;
     people_csv) echo ../README.md ;;
-    rule_file) echo ../data/rules ;;
-    baseline) echo ;;
-    archive) echo ;;
-    matcher) echo ../data/rules ;;
+    rule_file|matcher) ls ../data/rules/*.yaml ;;
+    baseline|archive) ;;
   esac
 }
 status=0
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
-  # shellcheck disable=SC2046
-  if ! cargo +nightly fuzz run -O "$t" "corpus/$t" $(seeds "$t") -- \
+  for f in $(seeds "$t"); do cp "$f" "corpus/$t/seed-$(basename "$f")"; done
+  if ! cargo +nightly fuzz run -O "$t" "corpus/$t" -- \
       -max_total_time="$secs" -rss_limit_mb=2560 -timeout=20 -max_len=65536; then
     echo "fuzz target $t failed; see fuzz/artifacts/$t/" >&2
     status=1
