@@ -157,14 +157,14 @@ impl Store {
 
     /// The NHIs governed by these declaration names, as last committed. While a
     /// [`WriteTx`](crate::WriteTx) is open no other write can commit, so this is the register as
-    /// it was when that write began: a large apply looks its next declarations up here while its
-    /// transaction writes the previous ones.
+    /// it was when that write began: apply looks each round of declarations up here while its
+    /// transaction writes the round before.
     pub async fn nhis_by_declarations(&self, names: &[&str]) -> Result<Vec<Nhi>, StoreError> {
         let head = crate::rows::nhi_json_page(self.is_postgres());
         let mut out = Vec::new();
         dispatch!(&self.pool, p, DB => {
             for chunk in names.chunks(crate::write::BATCH) {
-                let json = crate::write::by_declarations::<DB>(&head, chunk).build_query_scalar().fetch_one(p).await?;
+                let json = by_declarations::<DB>(&head, chunk).build_query_scalar().fetch_one(p).await?;
                 out.extend(crate::rows::nhi_page(json)?);
             }
         });
@@ -461,4 +461,19 @@ impl Store {
             }
         }))
     }
+}
+
+/// `head WHERE declaration IN (…names…)` and the end of an NHI page.
+fn by_declarations<'a, DB: sqlx::Database>(head: &str, names: &[&str]) -> sqlx::QueryBuilder<'a, DB>
+where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut qb = sqlx::QueryBuilder::<DB>::new(head);
+    qb.push(" WHERE declaration IN (");
+    let mut sep = qb.separated(", ");
+    for n in names {
+        sep.push_bind((*n).to_owned());
+    }
+    qb.push(")").push(crate::rows::NHI_JSON_END);
+    qb
 }

@@ -172,24 +172,6 @@ pub struct Committed {
     pub checkpoint: Option<i64>,
 }
 
-/// `head WHERE declaration IN (…names…)` and the end of an NHI page.
-pub(crate) fn by_declarations<'a, DB: sqlx::Database>(
-    head: &str,
-    names: &[&str],
-) -> sqlx::QueryBuilder<'a, DB>
-where
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let mut qb = sqlx::QueryBuilder::<DB>::new(head);
-    qb.push(" WHERE declaration IN (");
-    let mut sep = qb.separated(", ");
-    for n in names {
-        sep.push_bind((*n).to_owned());
-    }
-    qb.push(")").push(NHI_JSON_END);
-    qb
-}
-
 /// `head WHERE (provider, external_id) IN (…keys…)` and the end of an NHI page.
 pub(crate) fn by_external_ids<'a, DB: sqlx::Database>(
     head: &str,
@@ -672,19 +654,6 @@ impl WriteTx {
         });
         self.checkpoint_every = checkpoint_every;
         Ok(())
-    }
-
-    /// The NHIs governed by these declaration names, as this transaction sees them.
-    pub async fn nhis_by_declarations(&mut self, names: &[&str]) -> Result<Vec<Nhi>, StoreError> {
-        let head = nhi_json_page(self.is_postgres());
-        let mut out = Vec::new();
-        dispatch!(&mut self.tx, t, DB => {
-            for chunk in names.chunks(BATCH) {
-                let json = by_declarations::<DB>(&head, chunk).build_query_scalar().fetch_one(&mut **t).await?;
-                out.extend(nhi_page(json)?);
-            }
-        });
-        Ok(out)
     }
 
     /// The NHIs with these `(provider, external_id)` pairs, as this transaction sees them.
