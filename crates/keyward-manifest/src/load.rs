@@ -296,6 +296,21 @@ fn read_in_order(
 /// Where each key was first declared, by the key's precomputed hash.
 type FirstDeclared<K> = HashMap<Prehashed<K>, String, PrehashedState>;
 
+/// Where `key` was declared before, or `None` after recording `source` as its first place.
+fn first_declared<K: Eq>(
+    seen: &mut FirstDeclared<K>,
+    key: Prehashed<K>,
+    source: &str,
+) -> Option<String> {
+    match seen.entry(key) {
+        Entry::Occupied(first) => Some(first.get().clone()),
+        Entry::Vacant(v) => {
+            v.insert(source.to_owned());
+            None
+        }
+    }
+}
+
 /// The names and external ids declared so far in a load, to find duplicates across files.
 #[derive(Default)]
 struct Keys {
@@ -316,37 +331,32 @@ impl Keys {
         } = outcome;
         let mut errors = file.errors;
         for (doc, hashes) in file.docs.iter().zip(&file.key_hashes) {
-            if let (Some(name), Some(hash)) = (doc.name(), hashes.0) {
-                match self.names.entry(Prehashed(hash, name.into())) {
-                    Entry::Occupied(first) => errors.push(ManifestError::new(
-                        &label,
-                        doc.name_line,
-                        "metadata.name",
-                        format!(
-                            "duplicate name `{name}` (first declared at {})",
-                            first.get()
-                        ),
-                    )),
-                    Entry::Vacant(v) => {
-                        v.insert(doc.source().to_owned());
-                    }
-                }
+            if let (Some(name), Some(hash)) = (doc.name(), hashes.0)
+                && let Some(first) =
+                    first_declared(&mut self.names, Prehashed(hash, name.into()), doc.source())
+            {
+                errors.push(ManifestError::new(
+                    &label,
+                    doc.name_line,
+                    "metadata.name",
+                    format!("duplicate name `{name}` (first declared at {first})"),
+                ));
             }
-            if let (Some((provider, id)), Some(hash)) = (doc.external_id(), hashes.1) {
-                match self.ids.entry(Prehashed(hash, (provider.into(), id.into()))) {
-                    Entry::Occupied(first) => errors.push(ManifestError::new(
-                        &label,
-                        doc.external_id_line,
-                        "spec.externalId",
-                        format!(
-                            "duplicate external id `{id}` for provider `{provider}` (first declared at {})",
-                            first.get()
-                        ),
-                    )),
-                    Entry::Vacant(v) => {
-                        v.insert(doc.source().to_owned());
-                    }
-                }
+            if let (Some((provider, id)), Some(hash)) = (doc.external_id(), hashes.1)
+                && let Some(first) = first_declared(
+                    &mut self.ids,
+                    Prehashed(hash, (provider.into(), id.into())),
+                    doc.source(),
+                )
+            {
+                errors.push(ManifestError::new(
+                    &label,
+                    doc.external_id_line,
+                    "spec.externalId",
+                    format!(
+                        "duplicate external id `{id}` for provider `{provider}` (first declared at {first})"
+                    ),
+                ));
             }
         }
         errors.sort_by_key(|e| e.line);
