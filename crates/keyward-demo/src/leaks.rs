@@ -10,11 +10,7 @@ use rand::rngs::StdRng;
 
 use keyward_model::{DiscoveredNhi, NhiKind};
 
-use crate::nhis::random_string;
-
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+use crate::nhis::{ALNUM, BASE64, UPPER_ALNUM, random_string};
 
 /// The files of the sample repository: relative path and text.
 pub fn leaked_repository(discovered: &[DiscoveredNhi], seed: u64) -> Vec<(String, String)> {
@@ -48,8 +44,8 @@ pub fn leaked_repository(discovered: &[DiscoveredNhi], seed: u64) -> Vec<(String
         "ci/notify.sh".into(),
         format!(
             "#!/bin/sh\ncurl -s -X POST -d \"{{\\\"text\\\": \\\"deployed $1\\\"}}\" https://hooks.slack.com/services/T{}/B{}/{}\n",
-            random_string(&mut rng, UPPER_DIGITS, 10),
-            random_string(&mut rng, UPPER_DIGITS, 10),
+            random_string(&mut rng, UPPER_ALNUM, 10),
+            random_string(&mut rng, UPPER_ALNUM, 10),
             random_string(&mut rng, ALNUM, 24)
         ),
     ));
