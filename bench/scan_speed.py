@@ -114,22 +114,25 @@ def du(root):
     return n, b
 
 
-def cached(manifest, path, params, rebuild):
-    """The manifest of a corpus built earlier with the same parameters, or None."""
+def cached(manifest, path, params, rebuild, describe):
+    """The manifest of a corpus built earlier with the same parameters (logged with
+    describe(manifest)), or None."""
     if rebuild or not os.path.isfile(manifest) or not os.path.isdir(path):
         return None
     with open(manifest) as f:
         m = json.load(f)
-    return m if m.get("params") == params else None
+    if m.get("params") != params:
+        return None
+    sc.log(f"reusing {os.path.relpath(path, sc.REPO)} ({describe(m)})")
+    return m
 
 
 def build_tree(tree_mb, seed, rebuild):
     root = os.path.join(CORPUS, "tree")
     manifest = os.path.join(CORPUS, "tree.json")
     params = {"tree_mb": tree_mb, "seed": seed, "sources": sources(), "version": 2}
-    m = cached(manifest, root, params, rebuild)
+    m = cached(manifest, root, params, rebuild, lambda m: f"{m['files']} files, {m['bytes'] / 1e6:.0f} MB")
     if m:
-        sc.log(f"reusing {os.path.relpath(root, sc.REPO)} ({m['files']} files, {m['bytes'] / 1e6:.0f} MB)")
         return root, m
     if os.path.exists(root):
         shutil.rmtree(root)
@@ -288,9 +291,9 @@ def build_git(git_mb, seed, rebuild):
     repo = os.path.join(CORPUS, "history.git")
     manifest = os.path.join(CORPUS, "history.json")
     params = {"git_mb": git_mb, "seed": seed, "sources": sources(), "version": 2}
-    m = cached(manifest, repo, params, rebuild)
+    m = cached(manifest, repo, params, rebuild,
+               lambda m: f"{m['commits']} commits, {m['blob_bytes'] / 1e6:.0f} MB of blobs")
     if m:
-        sc.log(f"reusing {os.path.relpath(repo, sc.REPO)} ({m['commits']} commits, {m['blob_bytes'] / 1e6:.0f} MB of blobs)")
         return repo, m
     if not shutil.which("git"):
         return None, {"error": "git not installed"}
