@@ -111,8 +111,10 @@ pub async fn run(
     let people_report = svc
         .import_people(&people_file.display().to_string(), "generated", &people)
         .await?;
-    let set = keyward_manifest::load_paths(std::slice::from_ref(&decl_dir))?;
-    let apply = svc.apply(&set, false).await?;
+    // The same path `keyward apply DIR` takes.
+    let apply = svc
+        .apply_paths(std::slice::from_ref(&decl_dir), false)
+        .await?;
 
     let leaked = leaked_repository(&estate.discovered, seed);
     let mut by_provider: BTreeMap<String, Vec<DiscoveredNhi>> = BTreeMap::new();
