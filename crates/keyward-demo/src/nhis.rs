@@ -642,6 +642,7 @@ impl<'a> Generator<'a> {
                 d.labels.get("team").cloned().unwrap_or_default(),
             )]),
             credentials,
+            facts: BTreeMap::new(),
         }
     }
 
@@ -735,6 +736,7 @@ impl<'a> Generator<'a> {
             supplier,
             tags,
             credentials,
+            facts: BTreeMap::new(),
         }
     }
 

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::{
     CredentialKind, CredentialStatus, Environment, NhiKind, NhiStatus, OwnerRef, UsageState,
@@ -46,6 +47,64 @@ pub struct DiscoveredNhi {
     pub tags: BTreeMap<String, String>,
     /// Its credentials.
     pub credentials: Vec<DiscoveredCredential>,
+    /// What only this source can say, as structured facts that posture checks read: a role's
+    /// trust policy, admin or wildcard grants, a key's type and size, the workflows that
+    /// consume a CI secret, the addresses and user agents seen in usage logs. Kept per source
+    /// on the NHI's observation; keys are stable snake_case names documented by each connector.
+    pub facts: Facts,
+}
+
+/// Structured facts a source reports about one NHI, by name.
+pub type Facts = BTreeMap<String, Value>;
+
+impl DiscoveredNhi {
+    /// An NHI a source reports, knowing only what identifies it: everything else unknown,
+    /// last use unknown, no credentials, no facts.
+    pub fn new(
+        kind: NhiKind,
+        provider: impl Into<String>,
+        external_id: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            provider: provider.into(),
+            external_id: external_id.into(),
+            name: name.into(),
+            environment: None,
+            owner: None,
+            purpose: None,
+            observed_permissions: Vec::new(),
+            created_at: None,
+            expires_at: None,
+            last_rotated_at: None,
+            last_used_at: None,
+            last_used_state: UsageState::Unknown,
+            status: None,
+            supplier: None,
+            tags: BTreeMap::new(),
+            credentials: Vec::new(),
+            facts: Facts::new(),
+        }
+    }
+}
+
+impl DiscoveredCredential {
+    /// A credential known by its identifier at the source, active, with nothing else known.
+    pub fn with_external_id(kind: CredentialKind, external_id: impl Into<String>) -> Self {
+        Self {
+            kind,
+            external_id: Some(external_id.into()),
+            fingerprint: None,
+            preview: None,
+            status: CredentialStatus::Active,
+            created_at: None,
+            expires_at: None,
+            last_rotated_at: None,
+            last_used_at: None,
+            last_used_state: UsageState::Unknown,
+        }
+    }
 }
 
 /// A credential a source reports. At least one of `external_id` and `fingerprint` is set.

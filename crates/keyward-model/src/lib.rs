@@ -16,7 +16,7 @@ mod person;
 mod secret;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use discovered::{DiscoveredCredential, DiscoveredNhi};
+pub use discovered::{DiscoveredCredential, DiscoveredNhi, Facts};
 pub use enums::{
     CredentialKind, CredentialStatus, Environment, NhiKind, NhiStatus, Origin, ParseEnumError,
     PersonStatus, UsageState,

@@ -51,6 +51,7 @@ pub fn reported(ext: &str, owner: Option<&str>) -> DiscoveredNhi {
             last_used_at: Some(at("2026-11-20T08:00:00Z")),
             last_used_state: UsageState::Used,
         }],
+        facts: BTreeMap::new(),
     }
 }
 
