@@ -14,6 +14,7 @@
 //! into typed values and reports a bad field as `file:line:column: field.path: reason`.
 
 mod discovery;
+pub mod facts;
 mod error;
 mod input;
 mod json;
