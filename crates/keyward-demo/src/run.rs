@@ -130,6 +130,9 @@ pub async fn run(
             locator: format!("sample {provider} estate"),
             inputs: json!([{"generator": "keyward-demo", "seed": seed, "nhis": nhis}]),
             parameters: json!({}),
+            complete: true,
+            started_at: None,
+            warnings: Vec::new(),
         };
         discovery.insert(provider, svc.ingest(&src, &items).await?);
     }

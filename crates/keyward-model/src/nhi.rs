@@ -338,6 +338,35 @@ pub struct Observation {
     pub first_seen_at: DateTime<Utc>,
     /// Latest time this source reported the NHI.
     pub last_seen_at: DateTime<Utc>,
+    /// When a complete run of this source over the same scope stopped seeing it; `None` while
+    /// the source still reports it. Identities are marked, never deleted.
+    pub gone_at: Option<DateTime<Utc>>,
+    /// What only this source says about the NHI (see [`crate::Facts`]).
+    pub facts: crate::Facts,
+}
+
+impl Observation {
+    /// A source's first report of an NHI, with no facts.
+    pub fn new(
+        nhi_id: NhiId,
+        source: impl Into<String>,
+        connector: impl Into<String>,
+        connector_version: impl Into<String>,
+        locator: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            nhi_id,
+            source: source.into(),
+            connector: connector.into(),
+            connector_version: connector_version.into(),
+            locator: locator.into(),
+            first_seen_at: now,
+            last_seen_at: now,
+            gone_at: None,
+            facts: crate::Facts::new(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -572,15 +572,14 @@ impl Service {
         id: &NhiId,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Observation {
-        Observation {
-            nhi_id: id.clone(),
-            source: "declaration".into(),
-            connector: "keyward-apply".into(),
-            connector_version: crate::VERSION.into(),
-            locator: d.source.clone(),
-            first_seen_at: now,
-            last_seen_at: now,
-        }
+        Observation::new(
+            id.clone(),
+            "declaration",
+            "keyward-apply",
+            crate::VERSION,
+            d.source.clone(),
+            now,
+        )
     }
 }
 

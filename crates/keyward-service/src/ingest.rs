@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use keyward_connect::Discovery;
 use keyward_model::{
-    Credential, DiscoveredCredential, DiscoveredNhi, Environment, Nhi, NhiId, NhiStatus,
+    Credential, DiscoveredCredential, DiscoveredNhi, Environment, Facts, Nhi, NhiId, NhiStatus,
     Observation, Origin, UsageState,
 };
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::apply::{diff, object};
 use crate::service::RunFacts;
@@ -18,18 +19,26 @@ use crate::{Service, ServiceError};
 /// Which source reported a batch of NHIs, for observations and the run record.
 #[derive(Debug, Clone)]
 pub struct IngestSource {
-    /// The source (`aws-iam`, `kubernetes`, `demo`).
+    /// The source (`aws-iam`, `kubernetes`, `demo`): an NHI has one observation per source.
     pub source: String,
     /// The connector that read it.
     pub connector: String,
     /// The connector's version.
     pub connector_version: String,
-    /// Where it was read (account, endpoint, file).
+    /// The scope the run covers within its source (an account, a cluster, a repository),
+    /// stored as each observation's locator.
     pub locator: String,
+    /// Whether the run saw the whole population of its scope: identities this source saw
+    /// before in the same scope and not now are then marked no longer seen.
+    pub complete: bool,
+    /// When the connector began reading; the ingest's own start when `None`.
+    pub started_at: Option<DateTime<Utc>>,
     /// Inputs with their SHA-256, for provenance.
     pub inputs: Value,
     /// Parameters given.
     pub parameters: Value,
+    /// Warnings the connector reported, kept with the run.
+    pub warnings: Vec<String>,
 }
 
 /// What an ingest did.
@@ -43,12 +52,16 @@ pub struct IngestReport {
     pub updated: usize,
     /// Existing NHIs the source reported as they already were.
     pub unchanged: usize,
+    /// NHIs this source saw before in the same scope and no longer sees (complete runs only).
+    pub no_longer_seen: usize,
     /// Credentials added or changed.
     pub credentials: usize,
     /// Declared values the source contradicts (recorded, not applied).
     pub conflicts: usize,
     /// Ledger entries written.
     pub ledger_entries: u64,
+    /// The run recorded, when anything changed.
+    pub run_id: Option<String>,
 }
 
 fn newer(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
@@ -72,14 +85,54 @@ fn merge_usage(
     }
 }
 
+/// `{fact: {from, to}}` for every fact that differs.
+fn facts_diff(before: &Facts, after: &Facts) -> Map<String, Value> {
+    let mut out = Map::new();
+    for k in before.keys().chain(after.keys()) {
+        let (from, to) = (before.get(k), after.get(k));
+        if from != to && !out.contains_key(k) {
+            out.insert(k.clone(), json!({"from": from, "to": to}));
+        }
+    }
+    out
+}
+
 impl Service {
+    /// Records what a discovery connector saw, in one transaction with its ledger entries and
+    /// run record: new identities become undeclared NHIs, known ones take what only the
+    /// source knows (declared values stand; contradictions are recorded), each source's facts
+    /// are kept on its observation, and a complete run marks what it no longer sees. A run
+    /// that changes nothing writes nothing.
+    pub async fn discover(&self, d: &Discovery) -> Result<IngestReport, ServiceError> {
+        let mut parameters = json!({
+            "source": d.source,
+            "scope": d.scope,
+            "complete": d.complete,
+        });
+        if let (Some(p), Value::Object(given)) = (parameters.as_object_mut(), &d.parameters) {
+            p.extend(given.clone());
+        }
+        let src = IngestSource {
+            source: d.source.clone(),
+            connector: d.connector.to_owned(),
+            connector_version: d.connector_version.to_owned(),
+            locator: d.scope.clone(),
+            complete: d.complete,
+            started_at: None,
+            inputs: serde_json::to_value(&d.inputs).unwrap_or(Value::Null),
+            parameters,
+            warnings: d.warnings.clone(),
+        };
+        self.ingest(&src, &d.nhis).await
+    }
+
     /// Records NHIs a source reported, in one transaction.
     pub async fn ingest(
         &self,
         src: &IngestSource,
         items: &[DiscoveredNhi],
     ) -> Result<IngestReport, ServiceError> {
-        let started = self.now();
+        let started = src.started_at.unwrap_or_else(|| self.now());
         let mut tx = self.begin().await?;
         let now = tx.now();
         let keys: Vec<(&str, &str)> = items
@@ -97,6 +150,17 @@ impl Service {
         for c in tx.credentials_of_nhis(&ids).await? {
             creds_by_nhi.entry(c.nhi_id.0.clone()).or_default().push(c);
         }
+        // A complete run compares with everything its scope held; a partial one (usage logs,
+        // a chunk of a large load) only with what it reports.
+        let observed = if src.complete {
+            tx.observations_in_scope(&src.source, &src.locator).await?
+        } else {
+            tx.observations_of_nhis(&src.source, &ids).await?
+        };
+        let mut seen_before: HashMap<String, Observation> = observed
+            .into_iter()
+            .map(|o| (o.nhi_id.0.clone(), o))
+            .collect();
 
         let mut report = IngestReport {
             reported: items.len(),
@@ -108,25 +172,44 @@ impl Service {
             let before = existing.get(&(d.provider.clone(), d.external_id.clone()));
             let (after, conflicts) = self.merge_discovered(before, d, now);
             let subject = format!("nhi:{}", after.id);
+            let observed_before = seen_before.remove(&after.id.0);
+            let nhi_changed = before.is_none_or(|b| object(b) != object(&after));
+            let facts_before = observed_before.as_ref().map(|o| &o.facts);
+            let facts_changed = facts_before != Some(&d.facts);
+            let reappeared = observed_before
+                .as_ref()
+                .is_some_and(|o| o.gone_at.is_some());
+            let obs_changed = observed_before.as_ref().is_none_or(|o| {
+                o.gone_at.is_some()
+                    || o.facts != d.facts
+                    || o.connector != src.connector
+                    || o.connector_version != src.connector_version
+            });
             match before {
                 None => {
                     report.created += 1;
                     entries.push((
                         "nhi.discovered",
                         subject.clone(),
-                        json!({"source": src.source, "nhi": object(&after)}),
+                        json!({"source": src.source, "nhi": object(&after), "facts": d.facts}),
                     ));
                 }
-                Some(b) if object(b) == object(&after) => report.unchanged += 1,
+                Some(_) if !nhi_changed && !obs_changed => report.unchanged += 1,
                 Some(b) => {
                     report.updated += 1;
                     let mut changes = diff(&object(b), &object(&after));
                     changes.remove("updated_at");
-                    entries.push((
-                        "nhi.observed",
-                        subject.clone(),
-                        json!({"source": src.source, "changes": changes}),
-                    ));
+                    let mut payload = json!({"source": src.source, "changes": changes});
+                    if facts_changed {
+                        payload["facts"] = Value::Object(facts_diff(
+                            facts_before.unwrap_or(&Facts::new()),
+                            &d.facts,
+                        ));
+                    }
+                    if reappeared {
+                        payload["seen_again"] = Value::Bool(true);
+                    }
+                    entries.push(("nhi.observed", subject.clone(), payload));
                 }
             }
             if !conflicts.is_empty() {
@@ -153,17 +236,36 @@ impl Service {
                     creds.push(c);
                 }
             }
-            if before.is_none_or(|b| object(b) != object(&after)) {
-                obs.push(Observation {
-                    nhi_id: after.id.clone(),
-                    source: src.source.clone(),
-                    connector: src.connector.clone(),
-                    connector_version: src.connector_version.clone(),
-                    locator: src.locator.clone(),
-                    first_seen_at: now,
-                    last_seen_at: now,
-                });
+            if nhi_changed || obs_changed {
+                let mut o = Observation::new(
+                    after.id.clone(),
+                    &src.source,
+                    &src.connector,
+                    &src.connector_version,
+                    &src.locator,
+                    now,
+                );
+                o.facts.clone_from(&d.facts);
+                obs.push(o);
+            }
+            if nhi_changed {
                 nhis.push(after);
+            }
+        }
+        if src.complete {
+            // What this source saw in this scope before and not now: marked, never deleted.
+            for (_, mut o) in seen_before {
+                if o.gone_at.is_some() {
+                    continue;
+                }
+                report.no_longer_seen += 1;
+                o.gone_at = Some(now);
+                entries.push((
+                    "nhi.unseen",
+                    format!("nhi:{}", o.nhi_id),
+                    json!({"source": src.source, "scope": src.locator, "last_seen_at": o.last_seen_at}),
+                ));
+                obs.push(o);
             }
         }
         if entries.is_empty() {
@@ -176,26 +278,30 @@ impl Service {
         for (action, subject, payload) in &entries {
             self.append(&mut tx, action, subject, payload).await?;
         }
-        self.record_run(
-            &mut tx,
-            RunFacts {
-                kind: "discover",
-                connector: &src.connector,
-                connector_version: &src.connector_version,
-                started,
-                inputs: src.inputs.clone(),
-                parameters: src.parameters.clone(),
-                counts: json!({
-                    "reported": report.reported,
-                    "created": report.created,
-                    "updated": report.updated,
-                    "unchanged": report.unchanged,
-                    "credentials": report.credentials,
-                    "conflicts": report.conflicts,
-                }),
-            },
-        )
-        .await?;
+        let run_id = self
+            .record_run(
+                &mut tx,
+                RunFacts {
+                    kind: "discover",
+                    connector: &src.connector,
+                    connector_version: &src.connector_version,
+                    started,
+                    inputs: src.inputs.clone(),
+                    parameters: src.parameters.clone(),
+                    counts: json!({
+                        "reported": report.reported,
+                        "added": report.created,
+                        "updated": report.updated,
+                        "unchanged": report.unchanged,
+                        "no_longer_seen": report.no_longer_seen,
+                        "credentials": report.credentials,
+                        "conflicts": report.conflicts,
+                        "warnings": src.warnings,
+                    }),
+                },
+            )
+            .await?;
+        report.run_id = Some(run_id);
         report.ledger_entries = tx.commit().await?.entries;
         Ok(report)
     }

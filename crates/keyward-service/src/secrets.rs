@@ -271,18 +271,20 @@ impl Service {
         observed.dedup();
         let observations: Vec<Observation> = observed
             .into_iter()
-            .map(|nhi_id| Observation {
-                nhi_id,
-                source: "secret-scan".into(),
-                connector: "keyward-scan".into(),
-                connector_version: crate::VERSION.into(),
-                locator: inputs
+            .map(|nhi_id| {
+                let locator = inputs
                     .iter()
                     .filter_map(|i| i["path"].as_str())
                     .collect::<Vec<_>>()
-                    .join(", "),
-                first_seen_at: now,
-                last_seen_at: now,
+                    .join(", ");
+                Observation::new(
+                    nhi_id,
+                    "secret-scan",
+                    "keyward-scan",
+                    crate::VERSION,
+                    locator,
+                    now,
+                )
             })
             .collect();
         tx.upsert_observations(&observations).await?;

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use keyward_connect::{Discovery, InputRecord};
 use keyward_model::{
     CredentialKind, CredentialStatus, DiscoveredCredential, DiscoveredNhi, Environment, NhiKind,
     OwnerRef, UsageState,
@@ -18,6 +19,9 @@ pub fn source() -> IngestSource {
         locator: "account 123456789012".into(),
         inputs: json!([]),
         parameters: json!({}),
+        complete: true,
+        started_at: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -127,6 +131,192 @@ async fn undeclared_nhis_are_created_and_later_adopted_by_a_declaration() {
             ["iam:*", "s3:PutObject"],
             "discovered facts kept"
         );
+        svc.close().await;
+    }
+}
+
+fn discovery(source: &str, complete: bool, nhis: Vec<DiscoveredNhi>) -> Discovery {
+    Discovery {
+        source: source.into(),
+        scope: "aws:123456789012".into(),
+        complete,
+        connector: "test-connector",
+        connector_version: "1.2.3",
+        inputs: vec![InputRecord::endpoint(
+            "http://127.0.0.1:1",
+            Some("123456789012".into()),
+        )],
+        parameters: json!({"region": "eu-west-1"}),
+        nhis,
+        warnings: vec!["one record skipped".into()],
+    }
+}
+
+fn role(name: &str, admin: bool) -> DiscoveredNhi {
+    let mut d = DiscoveredNhi::new(
+        NhiKind::IamRole,
+        "aws",
+        format!("arn:aws:iam::123456789012:role/{name}"),
+        name,
+    );
+    d.facts.insert("admin".into(), json!(admin));
+    d
+}
+
+#[tokio::test]
+async fn facts_are_kept_per_source_and_a_complete_run_marks_what_it_no_longer_sees() {
+    for ts in backends().await {
+        let svc = service(&ts, NOW).await;
+        let b = ts.backend();
+        let first = svc
+            .discover(&discovery(
+                "aws-iam",
+                true,
+                vec![role("deploy", true), role("audit", false)],
+            ))
+            .await
+            .unwrap();
+        assert_eq!((first.created, first.no_longer_seen), (2, 0), "{b}");
+        let run = svc.store().runs(5).await.unwrap().remove(0);
+        assert_eq!(run.connector, "test-connector");
+        assert_eq!(run.connector_version, "1.2.3");
+        assert_eq!(run.inputs[0]["identity"], "123456789012");
+        assert_eq!(run.parameters["scope"], "aws:123456789012");
+        assert_eq!(run.parameters["region"], "eu-west-1");
+        assert_eq!(run.counts["added"], 2);
+        assert_eq!(run.counts["warnings"][0], "one record skipped");
+        assert_eq!(first.run_id.as_deref(), Some(run.id.as_str()));
+
+        let deploy = svc
+            .show_nhi("arn:aws:iam::123456789012:role/deploy")
+            .await
+            .unwrap();
+        let o = &deploy.observations[0];
+        assert_eq!(
+            (o.source.as_str(), o.locator.as_str()),
+            ("aws-iam", "aws:123456789012")
+        );
+        assert_eq!(o.facts["admin"], json!(true), "{b}");
+        assert_eq!(o.gone_at, None);
+
+        // The same input again: nothing written, not even a run.
+        let entries = svc.verify_ledger(None).await.unwrap().entries;
+        let again = svc
+            .discover(&discovery(
+                "aws-iam",
+                true,
+                vec![role("audit", false), role("deploy", true)],
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.unchanged, again.updated, again.run_id),
+            (2, 0, None),
+            "{b}"
+        );
+        assert_eq!(svc.verify_ledger(None).await.unwrap().entries, entries);
+
+        // A fact that changes is an update with its diff in the ledger.
+        let changed = svc
+            .discover(&discovery(
+                "aws-iam",
+                true,
+                vec![role("audit", false), role("deploy", false)],
+            ))
+            .await
+            .unwrap();
+        assert_eq!((changed.updated, changed.unchanged), (1, 1), "{b}");
+        let deploy = svc
+            .show_nhi("arn:aws:iam::123456789012:role/deploy")
+            .await
+            .unwrap();
+        let last = deploy.history.last().unwrap();
+        assert_eq!(last.action, "nhi.observed");
+        let payload: serde_json::Value = serde_json::from_str(&last.payload).unwrap();
+        assert_eq!(
+            payload["facts"]["admin"],
+            json!({"from": true, "to": false})
+        );
+
+        // A partial run (usage logs) that omits `deploy` marks nothing.
+        let partial = svc
+            .discover(&discovery("aws-iam", false, vec![role("audit", false)]))
+            .await
+            .unwrap();
+        assert_eq!((partial.no_longer_seen, partial.run_id), (0, None), "{b}");
+
+        // A complete run without `deploy` marks it, and keeps it.
+        let gone = svc
+            .discover(&discovery("aws-iam", true, vec![role("audit", false)]))
+            .await
+            .unwrap();
+        assert_eq!((gone.no_longer_seen, gone.unchanged), (1, 1), "{b}");
+        let deploy = svc
+            .show_nhi("arn:aws:iam::123456789012:role/deploy")
+            .await
+            .unwrap();
+        assert_eq!(deploy.observations[0].gone_at, Some(at(NOW)));
+        assert_eq!(deploy.history.last().unwrap().action, "nhi.unseen");
+        let run = svc.store().runs(1).await.unwrap().remove(0);
+        assert_eq!(run.counts["no_longer_seen"], 1);
+        // Marked once, not on every later run.
+        let still = svc
+            .discover(&discovery("aws-iam", true, vec![role("audit", false)]))
+            .await
+            .unwrap();
+        assert_eq!((still.no_longer_seen, still.run_id), (0, None), "{b}");
+
+        // Seen again: the mark clears.
+        let back = svc
+            .discover(&discovery(
+                "aws-iam",
+                true,
+                vec![role("audit", false), role("deploy", false)],
+            ))
+            .await
+            .unwrap();
+        assert_eq!(back.updated, 1, "{b}");
+        let deploy = svc
+            .show_nhi("arn:aws:iam::123456789012:role/deploy")
+            .await
+            .unwrap();
+        assert_eq!(deploy.observations[0].gone_at, None);
+        let payload: serde_json::Value =
+            serde_json::from_str(&deploy.history.last().unwrap().payload).unwrap();
+        assert_eq!(payload["seen_again"], json!(true));
+        svc.verify_ledger(None).await.unwrap();
+        svc.close().await;
+    }
+}
+
+#[tokio::test]
+async fn one_identity_seen_by_two_sources_is_one_nhi_with_two_observations() {
+    for ts in backends().await {
+        let svc = service(&ts, NOW).await;
+        svc.discover(&discovery("aws-iam", true, vec![role("deploy", true)]))
+            .await
+            .unwrap();
+        let mut used = role("deploy", true);
+        used.facts = BTreeMap::from([("source_addresses".into(), json!(["203.0.113.7"]))]);
+        used.last_used_at = Some(at("2026-11-30T10:00:00Z"));
+        used.last_used_state = UsageState::Used;
+        let r = svc
+            .discover(&discovery("cloudtrail", false, vec![used]))
+            .await
+            .unwrap();
+        assert_eq!((r.created, r.updated), (0, 1), "{}", ts.backend());
+        let d = svc
+            .show_nhi("arn:aws:iam::123456789012:role/deploy")
+            .await
+            .unwrap();
+        let sources: Vec<_> = d.observations.iter().map(|o| o.source.as_str()).collect();
+        assert_eq!(sources, ["aws-iam", "cloudtrail"]);
+        assert_eq!(d.observations[0].facts["admin"], json!(true));
+        assert_eq!(
+            d.observations[1].facts["source_addresses"][0],
+            "203.0.113.7"
+        );
+        assert_eq!(d.nhi.last_used_at, Some(at("2026-11-30T10:00:00Z")));
         svc.close().await;
     }
 }

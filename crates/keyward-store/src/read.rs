@@ -278,22 +278,14 @@ impl Store {
         Ok(dispatch!(&self.pool, p, _DB => {
             let mut out = Vec::new();
             let rows = sqlx::query(
-                "SELECT nhi_id, source, connector, connector_version, locator, first_seen_at, last_seen_at \
-                 FROM observations WHERE nhi_id = $1 ORDER BY source",
+                "SELECT nhi_id, source, connector, connector_version, locator, first_seen_at, last_seen_at, \
+                 gone_at, facts FROM observations WHERE nhi_id = $1 ORDER BY source",
             )
             .bind(nhi.0.clone())
             .fetch_all(p)
             .await?;
             for r in rows {
-                out.push(Observation {
-                    nhi_id: NhiId(r.try_get("nhi_id")?),
-                    source: r.try_get("source")?,
-                    connector: r.try_get("connector")?,
-                    connector_version: r.try_get("connector_version")?,
-                    locator: r.try_get("locator")?,
-                    first_seen_at: r.try_get("first_seen_at")?,
-                    last_seen_at: r.try_get("last_seen_at")?,
-                });
+                out.push(observation_from_row!(&r));
             }
             out
         }))

@@ -68,6 +68,27 @@ macro_rules! credential_from_row {
     }};
 }
 
+/// Decodes an `observations` row on either backend.
+macro_rules! observation_from_row {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        keyward_model::Observation {
+            nhi_id: keyward_model::NhiId(r.try_get("nhi_id")?),
+            source: r.try_get("source")?,
+            connector: r.try_get("connector")?,
+            connector_version: r.try_get("connector_version")?,
+            locator: r.try_get("locator")?,
+            first_seen_at: r.try_get("first_seen_at")?,
+            last_seen_at: r.try_get("last_seen_at")?,
+            gone_at: r.try_get("gone_at")?,
+            facts: r
+                .try_get::<sqlx::types::Json<keyward_model::Facts>, _>("facts")?
+                .0,
+        }
+    }};
+}
+
 /// Decodes a `ledger` row on either backend.
 macro_rules! entry_from_row {
     ($row:expr) => {{

@@ -79,6 +79,8 @@ const OBSERVATIONS: Table = Table {
         ("locator", Col::Text),
         ("first_seen_at", Col::Time),
         ("last_seen_at", Col::Time),
+        ("gone_at", Col::Time),
+        ("facts", Col::Json),
     ],
     key: "(nhi_id, source)",
     keep: &["first_seen_at"],
@@ -581,6 +583,8 @@ impl WriteTx {
                 Cell::Text(Some(&o.locator)),
                 Cell::Time(Some(o.first_seen_at)),
                 Cell::Time(Some(o.last_seen_at)),
+                Cell::Time(o.gone_at),
+                Cell::json(&o.facts)?,
             ])
         })
         .await
@@ -688,6 +692,59 @@ impl WriteTx {
                 qb.push(")");
                 for row in qb.build().fetch_all(&mut **t).await? {
                     out.push(credential_from_row!(&row));
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// Every observation one source holds over one scope (its locator), gone ones included:
+    /// what a complete run compares against to mark identities no longer seen.
+    pub async fn observations_in_scope(
+        &mut self,
+        source: &str,
+        locator: &str,
+    ) -> Result<Vec<Observation>, StoreError> {
+        let mut out = Vec::new();
+        dispatch!(&mut self.tx, t, _DB => {
+            let rows = sqlx::query(
+                "SELECT nhi_id, source, connector, connector_version, locator, first_seen_at, \
+                 last_seen_at, gone_at, facts FROM observations WHERE source = $1 AND locator = $2 \
+                 ORDER BY nhi_id",
+            )
+            .bind(source.to_owned())
+            .bind(locator.to_owned())
+            .fetch_all(&mut **t)
+            .await?;
+            for r in rows {
+                out.push(observation_from_row!(&r));
+            }
+        });
+        Ok(out)
+    }
+
+    /// What one source says about each of these NHIs, in whatever scope.
+    pub async fn observations_of_nhis(
+        &mut self,
+        source: &str,
+        ids: &[&str],
+    ) -> Result<Vec<Observation>, StoreError> {
+        let mut out = Vec::new();
+        dispatch!(&mut self.tx, t, DB => {
+            for chunk in ids.chunks(BATCH) {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "SELECT nhi_id, source, connector, connector_version, locator, first_seen_at, \
+                     last_seen_at, gone_at, facts FROM observations WHERE source = ",
+                );
+                qb.push_bind(source.to_owned());
+                qb.push(" AND nhi_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind((*id).to_owned());
+                }
+                qb.push(")");
+                for row in qb.build().fetch_all(&mut **t).await? {
+                    out.push(observation_from_row!(&row));
                 }
             }
         });

@@ -123,6 +123,9 @@ async fn main() -> Result<()> {
                 locator: "generated".into(),
                 inputs: serde_json::json!([{"seed": seed, "nhis": nhis}]),
                 parameters: serde_json::json!({}),
+                complete: false,
+                started_at: None,
+                warnings: Vec::new(),
             };
             for chunk in estate.discovered.chunks(CHUNK) {
                 svc.ingest(&src, chunk).await?;
