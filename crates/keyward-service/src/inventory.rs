@@ -24,12 +24,15 @@ pub struct NhiDetail {
 }
 
 impl Service {
-    /// Streams the NHIs matching `filter` to `each`; returns how many there were.
+    /// Streams the NHIs matching `filter` to `each`, with the sources that currently see
+    /// each one; returns how many there were.
     pub async fn list_nhis<F>(&self, filter: &NhiFilter, each: F) -> Result<u64, ServiceError>
     where
-        F: FnMut(Nhi) -> Result<(), ServiceError>,
+        F: FnMut(Nhi, &[String]) -> Result<(), ServiceError>,
     {
-        self.store.for_each_nhi(filter, self.now(), each).await
+        self.store
+            .for_each_nhi_with_sources(filter, self.now(), each)
+            .await
     }
 
     /// One NHI by register id, declaration name or external id, with its credentials,

@@ -37,7 +37,7 @@ fn opt(s: Option<&str>) -> &str {
 }
 
 /// The CSV columns, also the JSON object's minimum keys.
-const CSV_HEADER: [&str; 22] = [
+const CSV_HEADER: [&str; 23] = [
     "id",
     "kind",
     "provider",
@@ -60,6 +60,7 @@ const CSV_HEADER: [&str; 22] = [
     "status",
     "supplier",
     "tags",
+    "sources",
 ];
 
 /// Writes NHIs one by one in a format.
@@ -67,6 +68,7 @@ pub struct NhiWriter<W: Write> {
     format: Format,
     sink: Sink<W>,
     count: u64,
+    buf: Vec<u8>,
 }
 
 enum Sink<W: Write> {
@@ -74,7 +76,7 @@ enum Sink<W: Write> {
     Csv(Box<csv::Writer<W>>),
 }
 
-const TABLE_WIDTHS: [usize; 8] = [36, 19, 10, 11, 28, 10, 10, 8];
+const TABLE_WIDTHS: [usize; 9] = [36, 19, 10, 11, 28, 10, 10, 8, 48];
 
 impl<W: Write> NhiWriter<W> {
     /// Starts the output (a header row, or the opening bracket).
@@ -99,6 +101,7 @@ impl<W: Write> NhiWriter<W> {
                     "EXPIRES",
                     "NEXT REVIEW",
                     "STATUS",
+                    "SOURCES",
                 ];
                 write_row(&mut out, &head.map(str::to_owned))?;
                 Sink::Raw(out)
@@ -108,17 +111,26 @@ impl<W: Write> NhiWriter<W> {
             format,
             sink,
             count: 0,
+            buf: Vec::with_capacity(1024),
         })
     }
 
-    /// Writes one NHI.
-    pub fn write(&mut self, n: &Nhi) -> Result<(), ServiceError> {
+    /// Writes one NHI with the sources that see it.
+    pub fn write(&mut self, n: &Nhi, sources: &[String]) -> Result<(), ServiceError> {
         match (&mut self.sink, self.format) {
-            (Sink::Csv(w), _) => w.write_record(csv_row(n)).map_err(csv_err)?,
+            (Sink::Csv(w), _) => w.write_record(csv_row(n, sources)).map_err(csv_err)?,
             (Sink::Raw(out), Format::Json) => {
                 let sep: &[u8] = if self.count > 0 { b",\n" } else { b"\n" };
                 out.write_all(sep).map_err(io)?;
-                serde_json::to_writer(&mut *out, n).map_err(|e| io(e.into()))?;
+                // The NHI's object with `sources` as its last member, without a second
+                // serialisation pass through a flattened wrapper.
+                self.buf.clear();
+                serde_json::to_writer(&mut self.buf, n).map_err(|e| io(e.into()))?;
+                self.buf.pop();
+                self.buf.extend_from_slice(b",\"sources\":");
+                serde_json::to_writer(&mut self.buf, sources).map_err(|e| io(e.into()))?;
+                self.buf.push(b'}');
+                out.write_all(&self.buf).map_err(io)?;
             }
             (Sink::Raw(out), _) => {
                 let row = [
@@ -132,6 +144,7 @@ impl<W: Write> NhiWriter<W> {
                     date(n.expires_at),
                     date(n.next_review_due),
                     n.status.to_string(),
+                    sources.join(","),
                 ];
                 write_row(out, &row)?;
             }
@@ -159,7 +172,7 @@ fn csv_err(e: csv::Error) -> ServiceError {
     io(std::io::Error::other(e))
 }
 
-fn csv_row(n: &Nhi) -> [String; 22] {
+fn csv_row(n: &Nhi, sources: &[String]) -> [String; 23] {
     let t = |x: Option<DateTime<Utc>>| x.map(|t| t.to_rfc3339()).unwrap_or_default();
     [
         n.id.to_string(),
@@ -194,10 +207,11 @@ fn csv_row(n: &Nhi) -> [String; 22] {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(";"),
+        sources.join(";"),
     ]
 }
 
-fn write_row(out: &mut impl Write, cells: &[String; 8]) -> Result<(), ServiceError> {
+fn write_row(out: &mut impl Write, cells: &[String; 9]) -> Result<(), ServiceError> {
     let mut line = String::new();
     for (i, (cell, width)) in cells.iter().zip(TABLE_WIDTHS).enumerate() {
         let shown: String = if cell.chars().count() > width {

@@ -98,8 +98,9 @@ async fn leaked_secrets_join_the_register_once_each_with_every_place_seen() {
                 undeclared: true,
                 ..Default::default()
             },
-            |n| {
+            |n, sources| {
                 if n.tags.get("found-by").is_some_and(|v| v == "secret-scan") {
+                    assert_eq!(sources, ["secret-scan"]);
                     bots.push(n);
                 }
                 Ok(())

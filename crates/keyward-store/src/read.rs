@@ -48,6 +48,12 @@ pub struct RunRecord {
     pub counts: serde_json::Value,
 }
 
+/// What selects runs: the newest few, or one by id.
+enum RunKey {
+    Limit(i64),
+    Id(String),
+}
+
 /// Raw counts behind the posture summary, judged at one instant.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PostureCounts {
@@ -122,15 +128,7 @@ impl Store {
         E: From<StoreError>,
         F: FnMut(Nhi) -> Result<(), E>,
     {
-        let mut batches = match (&self.pool, &self.location) {
-            (Backend::Postgres(p), _) => crate::list::postgres(p.clone(), filter, now),
-            (Backend::Sqlite(_), crate::Location::Sqlite(path)) => {
-                crate::list::sqlite(path.clone(), filter, now)
-            }
-            (Backend::Sqlite(_), crate::Location::Postgres(_)) => {
-                return Err(StoreError::corrupt("location", "not a SQLite file").into());
-            }
-        };
+        let mut batches = self.nhi_batches(filter, now)?;
         let mut n = 0u64;
         while let Some(batch) = batches.recv().await {
             for nhi in batch? {
@@ -139,6 +137,78 @@ impl Store {
             }
         }
         Ok(n)
+    }
+
+    /// Like [`Self::for_each_nhi`], with the sources that currently see each NHI (sorted; ones
+    /// that no longer see it left out), read one query per batch while the next batch is read.
+    pub async fn for_each_nhi_with_sources<E, F>(
+        &self,
+        filter: &NhiFilter,
+        now: DateTime<Utc>,
+        mut each: F,
+    ) -> Result<u64, E>
+    where
+        E: From<StoreError>,
+        F: FnMut(Nhi, &[String]) -> Result<(), E>,
+    {
+        let mut batches = self.nhi_batches(filter, now)?;
+        let mut n = 0u64;
+        let none: Vec<String> = Vec::new();
+        while let Some(batch) = batches.recv().await {
+            let batch = batch?;
+            let ids: Vec<&str> = batch.iter().map(|n| n.id.0.as_str()).collect();
+            let sources = self.current_sources(&ids).await?;
+            for nhi in batch {
+                let s = sources.get(&nhi.id.0).unwrap_or(&none);
+                each(nhi, s)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The sources that currently see each of these NHIs, sorted.
+    async fn current_sources(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
+        let mut out: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        dispatch!(&self.pool, p, DB => {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "SELECT nhi_id, source FROM observations WHERE gone_at IS NULL AND nhi_id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind((*id).to_owned());
+            }
+            qb.push(") ORDER BY nhi_id, source");
+            for row in qb.build().fetch_all(p).await? {
+                out.entry(row.try_get("nhi_id")?)
+                    .or_default()
+                    .push(row.try_get("source")?);
+            }
+        });
+        Ok(out)
+    }
+
+    fn nhi_batches(
+        &self,
+        filter: &NhiFilter,
+        now: DateTime<Utc>,
+    ) -> Result<crate::list::Batches, StoreError> {
+        Ok(match (&self.pool, &self.location) {
+            (Backend::Postgres(p), _) => crate::list::postgres(p.clone(), filter, now),
+            (Backend::Sqlite(_), crate::Location::Sqlite(path)) => {
+                crate::list::sqlite(path.clone(), filter, now)
+            }
+            (Backend::Sqlite(_), crate::Location::Postgres(_)) => {
+                return Err(StoreError::corrupt("location", "not a SQLite file"));
+            }
+        })
     }
 
     /// Counts the NHIs matching `filter`.
@@ -370,16 +440,34 @@ impl Store {
 
     /// The most recent runs, newest first.
     pub async fn runs(&self, limit: i64) -> Result<Vec<RunRecord>, StoreError> {
+        self.select_runs(
+            "ORDER BY started_at DESC, id DESC LIMIT $1",
+            RunKey::Limit(limit),
+        )
+        .await
+    }
+
+    /// One run by its id.
+    pub async fn run(&self, id: &str) -> Result<RunRecord, StoreError> {
+        self.select_runs("WHERE id = $1", RunKey::Id(id.to_owned()))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("run `{id}`")))
+    }
+
+    async fn select_runs(&self, tail: &str, key: RunKey) -> Result<Vec<RunRecord>, StoreError> {
+        let sql = format!(
+            "SELECT id, kind, connector, connector_version, actor, started_at, finished_at, inputs, \
+             parameters, counts FROM runs {tail}"
+        );
         Ok(dispatch!(&self.pool, p, _DB => {
             let mut out = Vec::new();
-            let rows = sqlx::query(
-                "SELECT id, kind, connector, connector_version, actor, started_at, finished_at, inputs, parameters, counts \
-                 FROM runs ORDER BY started_at DESC, id DESC LIMIT $1",
-            )
-            .bind(limit)
-            .fetch_all(p)
-            .await?;
-            for r in rows {
+            let q = sqlx::query(&sql);
+            let q = match &key {
+                RunKey::Limit(n) => q.bind(*n),
+                RunKey::Id(id) => q.bind(id.clone()),
+            };
+            for r in q.fetch_all(p).await? {
                 out.push(RunRecord {
                     id: r.try_get("id")?,
                     kind: r.try_get("kind")?,

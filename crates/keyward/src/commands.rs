@@ -212,7 +212,8 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             };
             let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
             let mut w = NhiWriter::new(format, out)?;
-            svc.list_nhis(&filter, |n| w.write(&n)).await?;
+            svc.list_nhis(&filter, |n, sources| w.write(&n, sources))
+                .await?;
             let n = w.finish()?;
             svc.close().await;
             if format == render::Format::Table {
