@@ -221,10 +221,34 @@ pub enum RunsCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// One run: its connector and version, inputs with their SHA-256, parameters, times and
+    /// counts
+    Show {
+        /// The run's id (`run_…`)
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DiscoverCommand {
+    /// Kubernetes manifests (files, directories, multi-document YAML, List kinds, rendered
+    /// charts): service accounts with their effective RBAC, token Secrets and workloads
+    Kubernetes {
+        /// Manifest files or directories
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The cluster these manifests describe (the scope, and the first part of each
+        /// service account's id)
+        #[arg(long, default_value = "default")]
+        cluster: String,
+        /// The namespace of objects that name none, as with `kubectl apply -n`
+        #[arg(long, short = 'n', default_value = "default")]
+        namespace: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Leaked credentials in files or git history: each secret becomes a credential with every
     /// place it was seen, tied to the NHI it belongs to (or a new undeclared one)
     Secrets {

@@ -316,6 +316,42 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             }
             Ok(Exit::Success)
         }
+        Command::Runs(RunsCommand::Show { id, format }) => {
+            let svc = Service::open(settings).await?;
+            let r = svc.store().run(&id).await.map_err(ServiceError::from)?;
+            svc.close().await;
+            match format {
+                Format::Json => json_out(&r)?,
+                Format::Table => {
+                    out!("run        {}", r.id);
+                    out!("kind       {}", r.kind);
+                    out!("connector  {} {}", r.connector, r.connector_version);
+                    out!("actor      {}", r.actor);
+                    out!("started    {}", r.started_at.to_rfc3339());
+                    out!("finished   {}", r.finished_at.to_rfc3339());
+                    out!("parameters {}", r.parameters);
+                    out!("counts     {}", r.counts);
+                    out!("inputs");
+                    for i in r.inputs.as_array().into_iter().flatten() {
+                        let field = |k: &str| i.get(k).and_then(|v| v.as_str()).unwrap_or("");
+                        let locator = [field("locator"), field("path")].concat();
+                        out!(
+                            "  {} {}{}",
+                            locator,
+                            i.get("sha256")
+                                .and_then(|v| v.as_str())
+                                .map(|h| format!("sha256:{h}"))
+                                .unwrap_or_default(),
+                            i.get("identity")
+                                .and_then(|v| v.as_str())
+                                .map(|h| format!(" ({h})"))
+                                .unwrap_or_default(),
+                        );
+                    }
+                }
+            }
+            Ok(Exit::Success)
+        }
         Command::Scan {
             scan,
             format,
@@ -425,6 +461,19 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 return Ok(Exit::Findings);
             }
             Ok(Exit::Success)
+        }
+        Command::Discover(DiscoverCommand::Kubernetes {
+            paths,
+            cluster,
+            namespace,
+            format,
+        }) => {
+            let connector = keyward_kube::KubeManifests {
+                paths,
+                cluster,
+                namespace,
+            };
+            crate::discover::run(settings, connector, format).await
         }
         Command::Discover(DiscoverCommand::Secrets { scan, format }) => {
             let (set, options) = scan_setup(&scan, cli.global.config.as_deref())?;

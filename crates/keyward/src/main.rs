@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod config;
+mod discover;
 mod exit;
 mod progress;
 mod settings;
@@ -62,6 +63,21 @@ fn report(e: &anyhow::Error) -> Exit {
             if errors.0.len() == 1 { "" } else { "s" }
         );
         return Exit::InvalidInput;
+    }
+    if let Some(c) = e.downcast_ref::<keyward_connect::ConnectError>() {
+        use keyward_connect::ConnectError as C;
+        eprintln!("error: {c}");
+        return match c {
+            C::Syntax { .. } | C::Field { .. } | C::Corrupt { .. } => {
+                eprintln!("the input is invalid; nothing was written");
+                Exit::InvalidInput
+            }
+            C::Usage(_) => Exit::Usage,
+            C::Io { .. } | C::Endpoint { .. } => {
+                eprintln!("nothing was written");
+                Exit::Failure
+            }
+        };
     }
     eprintln!("error: {e:#}");
     if let Some(help) = help_for(e) {
