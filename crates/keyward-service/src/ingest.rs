@@ -103,7 +103,12 @@ impl Service {
     /// source knows (declared values stand; contradictions are recorded), each source's facts
     /// are kept on its observation, and a complete run marks what it no longer sees. A run
     /// that changes nothing writes nothing.
-    pub async fn discover(&self, d: &Discovery) -> Result<IngestReport, ServiceError> {
+    /// `started_at` is when the connector began reading, for the run record.
+    pub async fn discover(
+        &self,
+        d: &Discovery,
+        started_at: DateTime<Utc>,
+    ) -> Result<IngestReport, ServiceError> {
         let mut parameters = json!({
             "source": d.source,
             "scope": d.scope,
@@ -118,7 +123,7 @@ impl Service {
             connector_version: d.connector_version.to_owned(),
             locator: d.scope.clone(),
             complete: d.complete,
-            started_at: None,
+            started_at: Some(started_at),
             inputs: serde_json::to_value(&d.inputs).unwrap_or(Value::Null),
             parameters,
             warnings: d.warnings.clone(),

@@ -368,6 +368,15 @@ pub fn detail_text(d: &NhiDetail, out: &mut impl Write) -> Result<(), ServiceErr
             o.first_seen_at.to_rfc3339(),
             o.last_seen_at.to_rfc3339()
         ));
+        if let Some(gone) = o.gone_at {
+            s.push_str(&format!(
+                "    no longer seen by this source since {}\n",
+                gone.to_rfc3339()
+            ));
+        }
+        for (name, value) in &o.facts {
+            s.push_str(&format!("    {name}: {value}\n"));
+        }
     }
     if !d.locations.is_empty() {
         s.push_str(&format!("\nSeen in ({})\n", d.locations.len()));

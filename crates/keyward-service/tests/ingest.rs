@@ -169,11 +169,14 @@ async fn facts_are_kept_per_source_and_a_complete_run_marks_what_it_no_longer_se
         let svc = service(&ts, NOW).await;
         let b = ts.backend();
         let first = svc
-            .discover(&discovery(
-                "aws-iam",
-                true,
-                vec![role("deploy", true), role("audit", false)],
-            ))
+            .discover(
+                &discovery(
+                    "aws-iam",
+                    true,
+                    vec![role("deploy", true), role("audit", false)],
+                ),
+                at(NOW),
+            )
             .await
             .unwrap();
         assert_eq!((first.created, first.no_longer_seen), (2, 0), "{b}");
@@ -202,11 +205,14 @@ async fn facts_are_kept_per_source_and_a_complete_run_marks_what_it_no_longer_se
         // The same input again: nothing written, not even a run.
         let entries = svc.verify_ledger(None).await.unwrap().entries;
         let again = svc
-            .discover(&discovery(
-                "aws-iam",
-                true,
-                vec![role("audit", false), role("deploy", true)],
-            ))
+            .discover(
+                &discovery(
+                    "aws-iam",
+                    true,
+                    vec![role("audit", false), role("deploy", true)],
+                ),
+                at(NOW),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -218,11 +224,14 @@ async fn facts_are_kept_per_source_and_a_complete_run_marks_what_it_no_longer_se
 
         // A fact that changes is an update with its diff in the ledger.
         let changed = svc
-            .discover(&discovery(
-                "aws-iam",
-                true,
-                vec![role("audit", false), role("deploy", false)],
-            ))
+            .discover(
+                &discovery(
+                    "aws-iam",
+                    true,
+                    vec![role("audit", false), role("deploy", false)],
+                ),
+                at(NOW),
+            )
             .await
             .unwrap();
         assert_eq!((changed.updated, changed.unchanged), (1, 1), "{b}");
@@ -240,14 +249,20 @@ async fn facts_are_kept_per_source_and_a_complete_run_marks_what_it_no_longer_se
 
         // A partial run (usage logs) that omits `deploy` marks nothing.
         let partial = svc
-            .discover(&discovery("aws-iam", false, vec![role("audit", false)]))
+            .discover(
+                &discovery("aws-iam", false, vec![role("audit", false)]),
+                at(NOW),
+            )
             .await
             .unwrap();
         assert_eq!((partial.no_longer_seen, partial.run_id), (0, None), "{b}");
 
         // A complete run without `deploy` marks it, and keeps it.
         let gone = svc
-            .discover(&discovery("aws-iam", true, vec![role("audit", false)]))
+            .discover(
+                &discovery("aws-iam", true, vec![role("audit", false)]),
+                at(NOW),
+            )
             .await
             .unwrap();
         assert_eq!((gone.no_longer_seen, gone.unchanged), (1, 1), "{b}");
@@ -261,18 +276,24 @@ async fn facts_are_kept_per_source_and_a_complete_run_marks_what_it_no_longer_se
         assert_eq!(run.counts["no_longer_seen"], 1);
         // Marked once, not on every later run.
         let still = svc
-            .discover(&discovery("aws-iam", true, vec![role("audit", false)]))
+            .discover(
+                &discovery("aws-iam", true, vec![role("audit", false)]),
+                at(NOW),
+            )
             .await
             .unwrap();
         assert_eq!((still.no_longer_seen, still.run_id), (0, None), "{b}");
 
         // Seen again: the mark clears.
         let back = svc
-            .discover(&discovery(
-                "aws-iam",
-                true,
-                vec![role("audit", false), role("deploy", false)],
-            ))
+            .discover(
+                &discovery(
+                    "aws-iam",
+                    true,
+                    vec![role("audit", false), role("deploy", false)],
+                ),
+                at(NOW),
+            )
             .await
             .unwrap();
         assert_eq!(back.updated, 1, "{b}");
@@ -293,15 +314,18 @@ async fn facts_are_kept_per_source_and_a_complete_run_marks_what_it_no_longer_se
 async fn one_identity_seen_by_two_sources_is_one_nhi_with_two_observations() {
     for ts in backends().await {
         let svc = service(&ts, NOW).await;
-        svc.discover(&discovery("aws-iam", true, vec![role("deploy", true)]))
-            .await
-            .unwrap();
+        svc.discover(
+            &discovery("aws-iam", true, vec![role("deploy", true)]),
+            at(NOW),
+        )
+        .await
+        .unwrap();
         let mut used = role("deploy", true);
         used.facts = BTreeMap::from([("source_addresses".into(), json!(["203.0.113.7"]))]);
         used.last_used_at = Some(at("2026-11-30T10:00:00Z"));
         used.last_used_state = UsageState::Used;
         let r = svc
-            .discover(&discovery("cloudtrail", false, vec![used]))
+            .discover(&discovery("cloudtrail", false, vec![used]), at(NOW))
             .await
             .unwrap();
         assert_eq!((r.created, r.updated), (0, 1), "{}", ts.backend());

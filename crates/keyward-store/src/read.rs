@@ -267,7 +267,8 @@ impl Store {
         };
         let head = crate::rows::nhi_json_page(self.is_postgres());
         let mut found = Vec::new();
-        for column in [column, "external_id"] {
+        // A name is tried last: it is the least specific and has no index.
+        for column in [column, "external_id", "name"] {
             let json: Option<String> = dispatch!(&self.pool, p, DB => {
                 let mut qb = sqlx::QueryBuilder::<DB>::new(head.as_str());
                 qb.push(format!(" WHERE {column} = ")).push_bind(key.to_owned());
@@ -283,7 +284,7 @@ impl Store {
             0 => Err(StoreError::NotFound(format!("NHI `{key}`"))),
             1 => Ok(found.remove(0)),
             _ => Err(StoreError::Conflict(format!(
-                "`{key}` is the external id of {} NHIs ({}); give the register id instead",
+                "`{key}` matches {} NHIs ({}); give the register id instead",
                 found.len(),
                 found
                     .iter()

@@ -233,6 +233,29 @@ pub enum RunsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DiscoverCommand {
+    /// AWS IAM: users, roles, access keys, policies resolved into effective permissions,
+    /// trust policies. From files (`--auth-details`, `--credential-report`), or live through
+    /// the IAM API with the standard credential chain when no file is given
+    Aws {
+        /// `aws iam get-account-authorization-details` output (file or directory; repeatable)
+        #[arg(long = "auth-details", value_name = "FILE")]
+        auth_details: Vec<PathBuf>,
+        /// The IAM credential report CSV (file or directory; repeatable)
+        #[arg(long = "credential-report", value_name = "FILE")]
+        credential_reports: Vec<PathBuf>,
+        /// The account the files describe (12 digits); by default the one most identities
+        /// in them belong to
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// Live: an IAM/STS endpoint instead of AWS's (for example a local emulator)
+        #[arg(long, value_name = "URL", conflicts_with_all = ["auth_details", "credential_reports"])]
+        endpoint: Option<String>,
+        /// Live: the signing region (default: from the environment, else us-east-1)
+        #[arg(long, conflicts_with_all = ["auth_details", "credential_reports"])]
+        region: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Kubernetes manifests (files, directories, multi-document YAML, List kinds, rendered
     /// charts): service accounts with their effective RBAC, token Secrets and workloads
     Kubernetes {

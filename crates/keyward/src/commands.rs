@@ -462,6 +462,30 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             }
             Ok(Exit::Success)
         }
+        Command::Discover(DiscoverCommand::Aws {
+            auth_details,
+            credential_reports,
+            account,
+            endpoint,
+            region,
+            format,
+        }) => {
+            if auth_details.is_empty() && credential_reports.is_empty() {
+                let connector = keyward_aws::AwsIamApi {
+                    endpoint,
+                    region,
+                    sdk_config: None,
+                };
+                crate::discover::run(settings, connector, format).await
+            } else {
+                let connector = keyward_aws::AwsIamFiles {
+                    auth_details,
+                    credential_reports,
+                    account,
+                };
+                crate::discover::run(settings, connector, format).await
+            }
+        }
         Command::Discover(DiscoverCommand::Kubernetes {
             paths,
             cluster,

@@ -13,8 +13,9 @@ use crate::exit::Exit;
 /// connector, and records its discovery in one transaction; a failing connector writes nothing.
 pub async fn run(settings: Settings, connector: impl Connector, format: Format) -> Result<Exit> {
     let svc = Service::open(settings).await?;
+    let started = svc.now();
     let discovery = connector.discover().await?;
-    let report = svc.discover(&discovery).await?;
+    let report = svc.discover(&discovery, started).await?;
     svc.close().await;
     for w in &discovery.warnings {
         eprintln!("warning: {w}");
