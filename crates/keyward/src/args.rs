@@ -233,6 +233,34 @@ pub enum RunsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DiscoverCommand {
+    /// CloudTrail logs (S3 delivery files `{"Records":[…]}`, `.json.gz`, JSON lines,
+    /// directories): last use per identity and access key, source addresses, user agents and
+    /// signs of human use. A window, not a population: nothing is marked no longer seen
+    Cloudtrail {
+        /// Log files or directories
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Distinct source addresses above which one identity's use counts as a human-use sign
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        many_source_addresses: usize,
+        /// The account the logs belong to (the scope); by default the one the records name
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Kubernetes audit logs (`audit.k8s.io` Event JSON lines): last use per service account,
+    /// the permissions it used, and kubectl or browser use of its token
+    KubernetesAudit {
+        /// Log files or directories
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The cluster the logs come from (must match `discover kubernetes --cluster`)
+        #[arg(long, default_value = "default")]
+        cluster: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// AWS IAM: users, roles, access keys, policies resolved into effective permissions,
     /// trust policies. From files (`--auth-details`, `--credential-report`), or live through
     /// the IAM API with the standard credential chain when no file is given

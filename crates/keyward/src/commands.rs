@@ -486,6 +486,26 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 crate::discover::run(settings, connector, format).await
             }
         }
+        Command::Discover(DiscoverCommand::Cloudtrail {
+            paths,
+            many_source_addresses,
+            account,
+            format,
+        }) => {
+            let mut connector = keyward_usage::CloudTrailFiles::new(paths);
+            connector.many_source_addresses = many_source_addresses;
+            connector.account = account;
+            crate::discover::run(settings, connector, format).await
+        }
+        Command::Discover(DiscoverCommand::KubernetesAudit {
+            paths,
+            cluster,
+            format,
+        }) => {
+            let mut connector = keyward_usage::K8sAuditFiles::new(paths);
+            connector.cluster = cluster;
+            crate::discover::run(settings, connector, format).await
+        }
         Command::Discover(DiscoverCommand::Kubernetes {
             paths,
             cluster,
