@@ -175,18 +175,24 @@ impl Service {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for d in items {
             let before = existing.get(&(d.provider.clone(), d.external_id.clone()));
-            let (after, conflicts) = self.merge_discovered(before, d, now);
+            let (after, conflicts) = self.merge_discovered(before, d, src.complete, now);
+            let mut facts = source_facts(d, src.complete);
+            if !conflicts.is_empty() {
+                // Kept with the source's facts, so a conflict is ledgered when it first appears
+                // or changes, not on every run that repeats it.
+                facts.insert("conflicts_with_declaration".to_owned(), json!(conflicts));
+            }
             let subject = format!("nhi:{}", after.id);
             let observed_before = seen_before.remove(&after.id.0);
             let nhi_changed = before.is_none_or(|b| object(b) != object(&after));
             let facts_before = observed_before.as_ref().map(|o| &o.facts);
-            let facts_changed = facts_before != Some(&d.facts);
+            let facts_changed = facts_before != Some(&facts);
             let reappeared = observed_before
                 .as_ref()
                 .is_some_and(|o| o.gone_at.is_some());
             let obs_changed = observed_before.as_ref().is_none_or(|o| {
                 o.gone_at.is_some()
-                    || o.facts != d.facts
+                    || o.facts != facts
                     || o.connector != src.connector
                     || o.connector_version != src.connector_version
             });
@@ -196,7 +202,7 @@ impl Service {
                     entries.push((
                         "nhi.discovered",
                         subject.clone(),
-                        json!({"source": src.source, "nhi": object(&after), "facts": d.facts}),
+                        json!({"source": src.source, "nhi": object(&after), "facts": facts}),
                     ));
                 }
                 Some(_) if !nhi_changed && !obs_changed => report.unchanged += 1,
@@ -217,8 +223,8 @@ impl Service {
                     entries.push(("nhi.observed", subject.clone(), payload));
                 }
             }
-            if !conflicts.is_empty() {
-                report.conflicts += conflicts.len();
+            report.conflicts += conflicts.len();
+            if !conflicts.is_empty() && obs_changed {
                 entries.push((
                     "nhi.conflict",
                     subject.clone(),
@@ -250,7 +256,7 @@ impl Service {
                     &src.locator,
                     now,
                 );
-                o.facts.clone_from(&d.facts);
+                o.facts = facts;
                 obs.push(o);
             }
             if nhi_changed {
@@ -312,10 +318,14 @@ impl Service {
     }
 
     /// The NHI after a source's report, and the declared values the source contradicts.
+    ///
+    /// Only a complete run (a population source) says what an NHI holds: a usage log's
+    /// permissions are what it used in a window, kept as its `used_permissions` fact.
     fn merge_discovered(
         &self,
         before: Option<&Nhi>,
         d: &DiscoveredNhi,
+        complete: bool,
         now: DateTime<Utc>,
     ) -> (Nhi, Vec<Value>) {
         let mut conflicts = Vec::new();
@@ -334,7 +344,9 @@ impl Service {
             n.environment = d.environment.unwrap_or(Environment::Unknown);
             n.owner.clone_from(&d.owner);
             n.purpose.clone_from(&d.purpose);
-            n.observed_permissions = sorted(&d.observed_permissions);
+            if complete {
+                n.observed_permissions = sorted(&d.observed_permissions);
+            }
             n.created_at = d.created_at;
             n.expires_at = d.expires_at;
             n.last_rotated_at = d.last_rotated_at;
@@ -346,7 +358,9 @@ impl Service {
         };
         let mut n = b.clone();
         let declared = n.declaration.is_some();
-        n.observed_permissions = sorted(&d.observed_permissions);
+        if complete {
+            n.observed_permissions = sorted(&d.observed_permissions);
+        }
         (n.last_used_at, n.last_used_state) = merge_usage(
             n.last_used_at,
             n.last_used_state,
@@ -455,6 +469,18 @@ fn reconcile<T: Clone + PartialEq + Serialize>(
         }
         _ => *current = Some(r.clone()),
     }
+}
+
+/// The facts kept on a source's observation: what it reported, and for a partial source the
+/// permissions it saw used.
+fn source_facts(d: &DiscoveredNhi, complete: bool) -> Facts {
+    let mut facts = d.facts.clone();
+    if !complete && !d.observed_permissions.is_empty() {
+        facts
+            .entry("used_permissions".to_owned())
+            .or_insert_with(|| json!(sorted(&d.observed_permissions)));
+    }
+    facts
 }
 
 fn sorted(v: &[String]) -> Vec<String> {

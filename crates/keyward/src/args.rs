@@ -233,6 +233,76 @@ pub enum RunsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DiscoverCommand {
+    /// CI/CD: GitHub Actions workflows and composite actions, GitLab CI files: each secret
+    /// referenced becomes a ci_secret NHI with its consumers; GITHUB_TOKEN / CI_JOB_TOKEN
+    /// permissions, static cloud keys versus OIDC, unpinned third-party actions,
+    /// pull_request_target
+    Ci {
+        /// Repository roots, workflow directories or files
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The repository these files belong to (`owner/name`); by default the directory name
+        #[arg(long, value_name = "OWNER/NAME")]
+        repository: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// GCP: Cloud Asset Inventory exports and `gcloud iam service-accounts list` / `keys list`
+    /// JSON: service accounts, user-managed keys, role bindings, workload-identity bindings
+    Gcp {
+        /// Export files or directories
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The organization or project the files describe (`organizations/ID`,
+        /// `projects/ID`); by default the one the data names
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Azure / Entra ID: `az ad sp list --all` and `az ad app list --all` JSON (Microsoft
+    /// Graph shapes): service principals, app registrations, their secrets and certificates,
+    /// requested API permissions, multi-tenant apps
+    Azure {
+        /// Listing files or directories
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The tenant the listings come from; by default the one the data names
+        #[arg(long, value_name = "ID")]
+        tenant: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// X.509 certificates from PEM, DER and bundle files and directories, or from live TLS
+    /// endpoints (`--tls HOST:PORT`): subject, issuer, SANs, validity, key, signature, CA
+    Certificates {
+        /// Certificate files or directories
+        #[arg(value_name = "PATH", required_unless_present = "tls")]
+        paths: Vec<PathBuf>,
+        /// Read the chain a TLS endpoint presents (repeatable; not with PATH)
+        #[arg(long, value_name = "HOST:PORT", conflicts_with = "paths")]
+        tls: Vec<String>,
+        /// The name to send as SNI (default: each endpoint's host)
+        #[arg(long, value_name = "NAME", requires = "tls")]
+        server_name: Option<String>,
+        /// The scope of this population (default: `files:<first path>` or `tls:<endpoint>`)
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// SSH keys: `authorized_keys`, `.pub` files, OpenSSH certificates, `known_hosts`; private
+    /// key files are noted, never read beyond their public half
+    Ssh {
+        /// Files or directories
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The scope of this population (default: `files:<first path>`)
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// CloudTrail logs (S3 delivery files `{"Records":[…]}`, `.json.gz`, JSON lines,
     /// directories): last use per identity and access key, source addresses, user agents and
     /// signs of human use. A window, not a population: nothing is marked no longer seen

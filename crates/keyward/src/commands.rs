@@ -506,6 +506,55 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             connector.cluster = cluster;
             crate::discover::run(settings, connector, format).await
         }
+        Command::Discover(DiscoverCommand::Gcp {
+            paths,
+            scope,
+            format,
+        }) => {
+            let connector = keyward_gcp::GcpFiles { paths, scope };
+            crate::discover::run(settings, connector, format).await
+        }
+        Command::Discover(DiscoverCommand::Azure {
+            paths,
+            tenant,
+            format,
+        }) => {
+            let connector = keyward_azure::AzureFiles { paths, tenant };
+            crate::discover::run(settings, connector, format).await
+        }
+        Command::Discover(DiscoverCommand::Certificates {
+            paths,
+            tls,
+            server_name,
+            scope,
+            format,
+        }) => {
+            if tls.is_empty() {
+                let connector = keyward_pki::X509Files { paths, scope };
+                crate::discover::run(settings, connector, format).await
+            } else {
+                let mut connector = keyward_pki::X509Tls::new(tls);
+                connector.server_name = server_name;
+                connector.scope = scope;
+                crate::discover::run(settings, connector, format).await
+            }
+        }
+        Command::Discover(DiscoverCommand::Ssh {
+            paths,
+            scope,
+            format,
+        }) => {
+            let connector = keyward_pki::SshFiles { paths, scope };
+            crate::discover::run(settings, connector, format).await
+        }
+        Command::Discover(DiscoverCommand::Ci {
+            paths,
+            repository,
+            format,
+        }) => {
+            let connector = keyward_cicd::CiFilesConnector { paths, repository };
+            crate::discover::run(settings, connector, format).await
+        }
         Command::Discover(DiscoverCommand::Kubernetes {
             paths,
             cluster,

@@ -116,18 +116,20 @@ async fn main() -> Result<()> {
                 };
                 svc.apply(&set, false).await?;
             }
-            let src = IngestSource {
-                source: "bench-inventory".into(),
-                connector: "keyward-estate".into(),
-                connector_version: keyward_service::VERSION.into(),
-                locator: "generated".into(),
-                inputs: serde_json::json!([{"seed": seed, "nhis": nhis}]),
-                parameters: serde_json::json!({}),
-                complete: false,
-                started_at: None,
-                warnings: Vec::new(),
-            };
-            for chunk in estate.discovered.chunks(CHUNK) {
+            // Each chunk is the whole population of its own scope, so it sets what the NHIs
+            // hold and marks nothing of the other chunks as no longer seen.
+            for (i, chunk) in estate.discovered.chunks(CHUNK).enumerate() {
+                let src = IngestSource {
+                    source: "bench-inventory".into(),
+                    connector: "keyward-estate".into(),
+                    connector_version: keyward_service::VERSION.into(),
+                    locator: format!("generated part {i}"),
+                    inputs: serde_json::json!([{"seed": seed, "nhis": nhis}]),
+                    parameters: serde_json::json!({}),
+                    complete: true,
+                    started_at: None,
+                    warnings: Vec::new(),
+                };
                 svc.ingest(&src, chunk).await?;
             }
             eprintln!("loaded in {:?}", t.elapsed());
