@@ -14,8 +14,8 @@
 //! into typed values and reports a bad field as `file:line:column: field.path: reason`.
 
 mod discovery;
-pub mod facts;
 mod error;
+pub mod facts;
 mod input;
 mod json;
 mod time;

@@ -233,6 +233,35 @@ pub enum RunsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DiscoverCommand {
+    /// OpenBao / Vault over its HTTP API: AppRole roles and their secret ids, token accessors,
+    /// KV v2 metadata (never secret values). The token comes from --token-file, BAO_TOKEN or
+    /// VAULT_TOKEN; `--print-policy` prints the least-privilege policy discovery needs
+    Openbao {
+        /// The server's address
+        #[arg(long, value_name = "URL", required_unless_present = "print_policy")]
+        address: Option<String>,
+        /// A file holding the token
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        #[arg(long, env = "BAO_TOKEN", hide = true, hide_env_values = true)]
+        bao_token: Option<String>,
+        #[arg(long, env = "VAULT_TOKEN", hide = true, hide_env_values = true)]
+        vault_token: Option<String>,
+        /// The namespace to read (X-Vault-Namespace)
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// KV v2 mounts to read (repeatable; default: every KV v2 mount)
+        #[arg(long = "kv-mount", value_name = "MOUNT")]
+        kv_mounts: Vec<String>,
+        /// A PEM file of CA certificates to trust for the server's TLS certificate
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
+        /// Print the least-privilege HCL policy for a discovery token and exit
+        #[arg(long)]
+        print_policy: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// CI/CD: GitHub Actions workflows and composite actions, GitLab CI files: each secret
     /// referenced becomes a ci_secret NHI with its consumers; GITHUB_TOKEN / CI_JOB_TOKEN
     /// permissions, static cloud keys versus OIDC, unpinned third-party actions,

@@ -555,6 +555,39 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             let connector = keyward_cicd::CiFilesConnector { paths, repository };
             crate::discover::run(settings, connector, format).await
         }
+        Command::Discover(DiscoverCommand::Openbao {
+            address,
+            token_file,
+            bao_token,
+            vault_token,
+            namespace,
+            kv_mounts,
+            ca_cert,
+            print_policy,
+            format,
+        }) => {
+            if print_policy {
+                out!("{}", keyward_openbao::DISCOVERY_POLICY.trim_end());
+                return Ok(Exit::Success);
+            }
+            let token = match token_file {
+                Some(f) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading the token file {}", f.display()))?
+                    .trim()
+                    .to_owned(),
+                None => bao_token.or(vault_token).context(
+                    "no OpenBao token: give --token-file, or set BAO_TOKEN or VAULT_TOKEN",
+                )?,
+            };
+            let mut connector = keyward_openbao::OpenBaoApi::new(
+                address.unwrap_or_default(),
+                secrecy::SecretString::from(token),
+            );
+            connector.namespace = namespace;
+            connector.kv_mounts = (!kv_mounts.is_empty()).then_some(kv_mounts);
+            connector.ca_cert = ca_cert;
+            crate::discover::run(settings, connector, format).await
+        }
         Command::Discover(DiscoverCommand::Kubernetes {
             paths,
             cluster,
