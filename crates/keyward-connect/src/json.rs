@@ -1,4 +1,7 @@
-use serde::de::DeserializeOwned;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, DeserializeSeed};
 
 use crate::{ConnectError, InputFile};
 
@@ -16,7 +19,7 @@ pub fn position_of(text: &[u8], offset: usize) -> (usize, usize) {
 /// Parses a whole file as one JSON document into `T`. A syntax error names its line and column;
 /// a value of the wrong shape also names its field path (`UserDetailList[3].CreateDate`).
 pub fn parse_json<T: DeserializeOwned>(file: &InputFile) -> Result<T, ConnectError> {
-    from_slice(file, &file.bytes, 0)
+    parse_json_at(&file.path, &file.bytes, 0)
 }
 
 /// Parses a JSON-lines file into one `T` per line, skipping blank lines and lines starting
@@ -24,33 +27,55 @@ pub fn parse_json<T: DeserializeOwned>(file: &InputFile) -> Result<T, ConnectErr
 pub fn parse_json_lines<T: DeserializeOwned>(
     file: &InputFile,
 ) -> Result<Vec<(usize, T)>, ConnectError> {
-    let mut out = Vec::new();
-    for (i, line) in file.bytes.split(|&b| b == b'\n').enumerate() {
-        let trimmed = line.trim_ascii();
-        if trimmed.is_empty() || trimmed.starts_with(b"#") {
-            continue;
-        }
-        out.push((i + 1, from_slice(file, line, i)?));
-    }
-    Ok(out)
+    json_lines(&file.bytes)
+        .map(|(i, line)| Ok((i + 1, parse_json_at(&file.path, line, i)?)))
+        .collect()
 }
 
-fn from_slice<T: DeserializeOwned>(
-    file: &InputFile,
-    bytes: &[u8],
+/// The content lines of a JSON-lines text with their 0-based line numbers: blank lines and
+/// `#` comments left out.
+pub fn json_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| {
+            let t = line.trim_ascii();
+            !t.is_empty() && !t.starts_with(b"#")
+        })
+}
+
+/// Parses all of `bytes` into `T`; `bytes` start at 0-based line `line_offset` of the file
+/// at `path`, so errors name the file's own line and column, and the field path for a value
+/// of the wrong type.
+pub fn parse_json_at<'de, T: Deserialize<'de>>(
+    path: &Path,
+    bytes: &'de [u8],
     line_offset: usize,
 ) -> Result<T, ConnectError> {
+    parse_json_seed(path, bytes, line_offset, std::marker::PhantomData::<T>)
+}
+
+/// Like [`parse_json_at`] with a seed, for a value whose type depends on what an earlier,
+/// lenient pass saw in it.
+pub fn parse_json_seed<'de, S: DeserializeSeed<'de>>(
+    path: &Path,
+    bytes: &'de [u8],
+    line_offset: usize,
+    seed: S,
+) -> Result<S::Value, ConnectError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| (e.path().to_string(), e.into_inner()))
-        .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
-    value.map_err(|(path, inner)| {
+    let mut track = serde_path_to_error::Track::new();
+    let value = seed
+        .deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
+        .map_err(|e| (track.path().to_string(), e))
+        .and_then(|v| de.end().map(|()| v).map_err(|e| (String::new(), e)));
+    value.map_err(|(field, inner)| {
         let (line, column) = (inner.line() + line_offset, inner.column());
         let message = message_of(&inner);
-        if inner.is_data() && path != "." {
-            ConnectError::field(&file.path, (line, column), path, message)
+        if inner.is_data() && !field.is_empty() && field != "." {
+            ConnectError::field(path, (line, column), field, message)
         } else {
-            ConnectError::syntax(&file.path, line, column, message)
+            ConnectError::syntax(path, line, column, message)
         }
     })
 }
@@ -125,6 +150,18 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().starts_with("in.json:2:"), "{err}");
         assert!(err.to_string().contains("missing field `age`"), "{err}");
+    }
+
+    #[test]
+    fn errors_count_lines_from_the_offset_and_name_the_field() {
+        let err = parse_json_at::<User>(Path::new("f.jsonl"), br#"{"name": "a", "age": "x"}"#, 4)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f.jsonl:5:24: age: invalid type: string \"x\", expected u32"
+        );
+        let lines: Vec<_> = json_lines(b"# c\n\n{}\n  # x\n[]").map(|l| l.0).collect();
+        assert_eq!(lines, [2, 4]);
     }
 
     #[test]

@@ -23,5 +23,7 @@ mod time;
 pub use discovery::{Connector, Discovery, InputRecord};
 pub use error::ConnectError;
 pub use input::{InputFile, Inputs};
-pub use json::{parse_json, parse_json_lines, position_of};
+pub use json::{
+    json_lines, parse_json, parse_json_at, parse_json_lines, parse_json_seed, position_of,
+};
 pub use time::{parse_date_or_time, parse_time};
