@@ -348,10 +348,11 @@ impl Store {
     pub async fn observations_of(&self, nhi: &NhiId) -> Result<Vec<Observation>, StoreError> {
         Ok(dispatch!(&self.pool, p, _DB => {
             let mut out = Vec::new();
-            let rows = sqlx::query(
-                "SELECT nhi_id, source, connector, connector_version, locator, first_seen_at, last_seen_at, \
-                 gone_at, facts FROM observations WHERE nhi_id = $1 ORDER BY source",
-            )
+            let sql = format!(
+                "SELECT {} FROM observations WHERE nhi_id = $1 ORDER BY source",
+                crate::rows::OBSERVATION_COLUMNS
+            );
+            let rows = sqlx::query(&sql)
             .bind(nhi.0.clone())
             .fetch_all(p)
             .await?;

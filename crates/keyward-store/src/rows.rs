@@ -68,6 +68,9 @@ macro_rules! credential_from_row {
     }};
 }
 
+/// The `observations` columns [`observation_from_row`] decodes.
+pub(crate) const OBSERVATION_COLUMNS: &str = "nhi_id, source, connector, connector_version, locator, first_seen_at, last_seen_at, gone_at, facts";
+
 /// Decodes an `observations` row on either backend.
 macro_rules! observation_from_row {
     ($row:expr) => {{

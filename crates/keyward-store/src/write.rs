@@ -707,11 +707,11 @@ impl WriteTx {
     ) -> Result<Vec<Observation>, StoreError> {
         let mut out = Vec::new();
         dispatch!(&mut self.tx, t, _DB => {
-            let rows = sqlx::query(
-                "SELECT nhi_id, source, connector, connector_version, locator, first_seen_at, \
-                 last_seen_at, gone_at, facts FROM observations WHERE source = $1 AND locator = $2 \
-                 ORDER BY nhi_id",
-            )
+            let sql = format!(
+                "SELECT {} FROM observations WHERE source = $1 AND locator = $2 ORDER BY nhi_id",
+                crate::rows::OBSERVATION_COLUMNS
+            );
+            let rows = sqlx::query(&sql)
             .bind(source.to_owned())
             .bind(locator.to_owned())
             .fetch_all(&mut **t)
@@ -732,10 +732,10 @@ impl WriteTx {
         let mut out = Vec::new();
         dispatch!(&mut self.tx, t, DB => {
             for chunk in ids.chunks(BATCH) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(
-                    "SELECT nhi_id, source, connector, connector_version, locator, first_seen_at, \
-                     last_seen_at, gone_at, facts FROM observations WHERE source = ",
-                );
+                let mut qb = sqlx::QueryBuilder::<DB>::new(format!(
+                    "SELECT {} FROM observations WHERE source = ",
+                    crate::rows::OBSERVATION_COLUMNS
+                ));
                 qb.push_bind(source.to_owned());
                 qb.push(" AND nhi_id IN (");
                 let mut sep = qb.separated(", ");
