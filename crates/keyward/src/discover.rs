@@ -62,7 +62,7 @@ fn print(d: &Discovery, r: &IngestReport, format: Format) -> Result<()> {
             if r.credentials > 0 || r.conflicts > 0 {
                 writeln!(
                     out,
-                    "{} credentials added or changed; {} values a declaration sets differently (declared kept, recorded)",
+                    "{} credentials added or changed; {} declared values the source contradicts (declared kept; ledgered when first seen)",
                     r.credentials, r.conflicts
                 )?;
             }
