@@ -1,0 +1,52 @@
+//! Custom checks in Rego: the NHI's [`Subject`] is `input`, the check's parameters are
+//! `data.params`, and each member of the module's `deny` set is a violation.
+
+use chrono::{DateTime, Utc};
+use keyward_rego::{RegoCheck, Verdict};
+
+use crate::{CheckError, Evidence, Outcome, Params, Subject};
+
+/// Evaluates one custom check on one NHI.
+pub(crate) fn evaluate(
+    rego: &mut RegoCheck,
+    id: &str,
+    subject: &Subject,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<Outcome, CheckError> {
+    let mut input = serde_json::to_value(subject)
+        .map_err(|e| CheckError::Rego(format!("check `{id}`: cannot encode the NHI: {e}")))?;
+    if let Some(o) = input.as_object_mut() {
+        o.insert(
+            "now".into(),
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                .into(),
+        );
+    }
+    let verdict = rego
+        .evaluate(&input, &params.to_json())
+        .map_err(|e| CheckError::Rego(format!("check `{id}` on {}: {e}", subject.id)))?;
+    Ok(match verdict {
+        Verdict::NotApplicable => Outcome::NotApplicable,
+        Verdict::Pass => Outcome::Pass,
+        Verdict::Fail(violations) => {
+            let mut e = Evidence::new(
+                violations
+                    .iter()
+                    .map(|v| v.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+            .source("policy");
+            for v in &violations {
+                for (k, val) in &v.fields {
+                    e.fields.entry(k.clone()).or_insert_with(|| val.clone());
+                }
+            }
+            if violations.len() > 1 {
+                e = e.field("violations", violations.len());
+            }
+            Outcome::Fail(e)
+        }
+    })
+}
