@@ -209,6 +209,44 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// How bad a failing posture check is, lowest first.
+    Severity, "severity" {
+        /// Hygiene.
+        Low => "low",
+        /// A weakness to fix in the normal course.
+        Medium => "medium",
+        /// A weakness to fix soon.
+        High => "high",
+        /// Exploitable now.
+        Critical => "critical",
+    }
+}
+
+string_enum! {
+    /// Whether a posture finding's condition holds.
+    FindingState, "finding state" {
+        /// The condition held at the latest evaluation of its check.
+        Open => "open",
+        /// The condition cleared.
+        Resolved => "resolved",
+    }
+}
+
+string_enum! {
+    /// Where a risk acceptance stands.
+    ExceptionState, "exception state" {
+        /// Waiting for an approver.
+        Requested => "requested",
+        /// Accepted: the finding is suppressed until the expiry.
+        Approved => "approved",
+        /// Refused by an approver.
+        Rejected => "rejected",
+        /// Past its expiry: the finding it covered is open again.
+        Expired => "expired",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 mod clock;
 mod discovered;
 mod enums;
+mod finding;
 mod location;
 mod nhi;
 mod owner;
@@ -18,9 +19,10 @@ mod secret;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use discovered::{DiscoveredCredential, DiscoveredNhi, Facts};
 pub use enums::{
-    CredentialKind, CredentialStatus, Environment, NhiKind, NhiStatus, Origin, ParseEnumError,
-    PersonStatus, UsageState,
+    CredentialKind, CredentialStatus, Environment, ExceptionState, FindingState, NhiKind,
+    NhiStatus, Origin, ParseEnumError, PersonStatus, Severity, UsageState,
 };
+pub use finding::{Finding, RiskException};
 pub use location::{CredentialLocation, LocationSource};
 pub use nhi::{
     Cadence, CadenceError, Credential, DeclaredNhi, IdGenerator, Nhi, NhiId, Observation,

@@ -47,7 +47,7 @@ impl CredentialLocation {
 }
 
 /// Which kind of scan saw a credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LocationSource {
     /// Files on disk.

@@ -17,6 +17,7 @@ mod rows;
 mod filter;
 mod bulk;
 mod error;
+mod findings;
 mod list;
 mod location;
 mod read;
@@ -28,6 +29,7 @@ pub mod testing;
 
 pub use error::StoreError;
 pub use filter::NhiFilter;
+pub use findings::{CheckBatch, CheckBatches, FindingFilter, FindingNhi, PlaceRow};
 pub use location::Location;
 pub use read::{Installation, PostureCounts, RunRecord};
 pub use store::Store;

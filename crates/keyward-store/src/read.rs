@@ -128,7 +128,7 @@ impl Store {
         E: From<StoreError>,
         F: FnMut(Nhi) -> Result<(), E>,
     {
-        let mut batches = self.nhi_batches(filter, now)?;
+        let mut batches = self.nhi_batches_for(filter, now)?;
         let mut n = 0u64;
         while let Some(batch) = batches.recv().await {
             for nhi in batch? {
@@ -151,7 +151,7 @@ impl Store {
         E: From<StoreError>,
         F: FnMut(Nhi, &[String]) -> Result<(), E>,
     {
-        let mut batches = self.nhi_batches(filter, now)?;
+        let mut batches = self.nhi_batches_for(filter, now)?;
         let mut n = 0u64;
         let none: Vec<String> = Vec::new();
         while let Some(batch) = batches.recv().await {
@@ -195,7 +195,7 @@ impl Store {
         Ok(out)
     }
 
-    fn nhi_batches(
+    pub(crate) fn nhi_batches_for(
         &self,
         filter: &NhiFilter,
         now: DateTime<Utc>,
@@ -447,6 +447,17 @@ impl Store {
             RunKey::Limit(limit),
         )
         .await
+    }
+
+    /// The latest run of `kind`, if any.
+    pub async fn latest_run(&self, kind: &str) -> Result<Option<RunRecord>, StoreError> {
+        Ok(self
+            .select_runs(
+                "WHERE kind = $1 ORDER BY started_at DESC, id DESC LIMIT 1",
+                RunKey::Id(kind.to_owned()),
+            )
+            .await?
+            .pop())
     }
 
     /// One run by its id.

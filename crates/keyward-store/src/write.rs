@@ -141,7 +141,7 @@ const LEDGER: Table = Table {
 /// Checkpoint at least this often even when few entries were appended.
 const CHECKPOINT_MAX_AGE: Duration = Duration::hours(1);
 
-type Tx =
+pub(crate) type Tx =
     Backend<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Transaction<'static, sqlx::Postgres>>;
 
 /// One transaction that changes the register and appends the ledger entries for the change.
@@ -149,7 +149,7 @@ type Tx =
 /// It holds the ledger head lock from start to commit, so concurrent writers (other processes,
 /// other servers on the same PostgreSQL) append one after another without gaps.
 pub struct WriteTx {
-    tx: Tx,
+    pub(crate) tx: Tx,
     now: DateTime<Utc>,
     head_seq: i64,
     head_hash: String,
@@ -158,7 +158,7 @@ pub struct WriteTx {
     checkpoint_every: i64,
     pending: Vec<Entry>,
     appended: u64,
-    changed: bool,
+    pub(crate) changed: bool,
     force_checkpoint: bool,
     signer: Option<Arc<LedgerKey>>,
 }
@@ -341,7 +341,7 @@ fn ledger_row(e: &Entry) -> Result<Vec<Cell<'_>>, StoreError> {
 
 /// See [`WriteTx::bulk`]; a function of the transaction alone, so other fields of the
 /// [`WriteTx`] stay usable while it runs.
-async fn bulk<T>(
+pub(crate) async fn bulk<T>(
     tx: &mut Tx,
     table: &Table,
     items: &[T],

@@ -1,0 +1,80 @@
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{ExceptionState, FindingState, NhiId, Severity};
+
+/// One posture check's finding on one NHI, with its lifecycle: opened when first seen,
+/// resolved when the condition clears, reopened when it returns. There is one finding per
+/// check and NHI, so its id is stable across runs and backends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// `fnd_` and 24 hex digits of SHA-256 over the check id and NHI id.
+    pub id: String,
+    /// The check.
+    pub check_id: String,
+    /// The NHI.
+    pub nhi_id: NhiId,
+    /// Open or resolved.
+    pub state: FindingState,
+    /// Severity when last evaluated.
+    pub severity: Severity,
+    /// What triggered it: `{message, fields, sources}`.
+    pub evidence: serde_json::Value,
+    /// When it was first opened.
+    pub opened_at: DateTime<Utc>,
+    /// When it was last reopened.
+    pub reopened_at: Option<DateTime<Utc>>,
+    /// How many times it reopened.
+    pub reopen_count: i64,
+    /// When it was resolved, while resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The latest evaluation that saw the condition hold.
+    pub last_seen_at: DateTime<Utc>,
+}
+
+impl Finding {
+    /// The stable id of `check`'s finding on `nhi`.
+    pub fn id_for(check: &str, nhi: &NhiId) -> String {
+        let mut h = Sha256::new();
+        h.update(check.as_bytes());
+        h.update([0]);
+        h.update(nhi.0.as_bytes());
+        format!("fnd_{}", &hex::encode(h.finalize())[..24])
+    }
+}
+
+/// A time-bound risk acceptance of one finding: who asked, why, what compensates, until when,
+/// and who (someone else) decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RiskException {
+    /// `exc_` and a time-ordered id.
+    pub id: String,
+    /// The finding accepted.
+    pub finding_id: String,
+    /// Where it stands.
+    pub state: ExceptionState,
+    /// Why the risk is accepted.
+    pub reason: String,
+    /// What reduces the risk meanwhile.
+    pub compensating_controls: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// When.
+    pub requested_at: DateTime<Utc>,
+    /// When the acceptance ends and the finding reopens; always set.
+    pub expires_at: DateTime<Utc>,
+    /// Who approved or rejected it.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The approver's note.
+    pub decision_note: Option<String>,
+}
+
+impl RiskException {
+    /// Whether it suppresses its finding at `now`.
+    pub fn in_force(&self, now: DateTime<Utc>) -> bool {
+        self.state == ExceptionState::Approved && self.expires_at > now
+    }
+}
