@@ -37,6 +37,13 @@ pub enum ServiceError {
     /// A ledger bundle could not be written or read.
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    /// Checks could not be loaded, configured or evaluated.
+    #[error(transparent)]
+    Check(#[from] keyward_checks::CheckError),
+    /// A request the register's rules refuse (an approver approving their own exception, an
+    /// exception without an expiry); nothing was written.
+    #[error("{0}")]
+    Refused(String),
     /// Output could not be written.
     #[error("{context}: {source}")]
     Io {

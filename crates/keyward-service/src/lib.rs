@@ -5,7 +5,11 @@
 //! store transaction with its ledger entries, so bad input writes nothing.
 
 mod apply;
+mod check;
+mod controls;
 mod error;
+mod exceptions;
+pub mod findings_out;
 mod ingest;
 mod inventory;
 mod keys;
@@ -17,7 +21,10 @@ mod secrets;
 mod service;
 
 pub use apply::ApplyReport;
+pub use check::{CheckReport, CheckTally, ControlTally};
+pub use controls::{ControlView, ControlsReport};
 pub use error::ServiceError;
+pub use exceptions::{ExceptionPolicy, ExceptionRequest, ExceptionView};
 pub use ingest::{IngestReport, IngestSource};
 pub use inventory::NhiDetail;
 pub use keys::{KeyError, Keyring};

@@ -267,8 +267,19 @@ impl Service {
         tx: &mut WriteTx,
         facts: RunFacts<'_>,
     ) -> Result<String, ServiceError> {
+        let id = self.new_id("run");
+        self.record_run_as(tx, id, facts).await
+    }
+
+    /// [`Self::record_run`] under an id made before, for runs whose changes name it.
+    pub(crate) async fn record_run_as(
+        &self,
+        tx: &mut WriteTx,
+        id: String,
+        facts: RunFacts<'_>,
+    ) -> Result<String, ServiceError> {
         let run = keyward_store::RunRecord {
-            id: self.new_id("run"),
+            id,
             kind: facts.kind.to_owned(),
             connector: facts.connector.to_owned(),
             connector_version: facts.connector_version.to_owned(),
@@ -289,7 +300,8 @@ impl Service {
         keyward_model::NhiId(self.new_id_at("nhi", now))
     }
 
-    pub(crate) fn new_id(&self, prefix: &str) -> String {
+    /// A new time-ordered id with `prefix`.
+    pub fn new_id(&self, prefix: &str) -> String {
         self.new_id_at(prefix, self.now())
     }
 

@@ -7,6 +7,7 @@
 )]
 
 mod apply;
+mod checks;
 mod ingest;
 mod ledger;
 mod people_posture;

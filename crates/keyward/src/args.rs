@@ -102,6 +102,36 @@ pub enum Command {
     /// Credential detection rules: list them and run their examples
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Run every posture check over the register and record the findings
+    Check {
+        /// Also run the custom Rego checks in this directory (*.yaml metadata naming a module)
+        #[arg(long, value_name = "DIR")]
+        policies: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+        format: CheckFormat,
+        /// Exit with code 5 when an open finding without an exception has this severity or higher
+        #[arg(long, value_name = "SEVERITY")]
+        fail_on: Option<String>,
+        /// Findings the table shows (0 for all); other formats list every open finding
+        #[arg(long, default_value_t = 40, value_name = "N")]
+        limit: usize,
+    },
+    /// The posture checks: list them and run their inline test cases
+    #[command(subcommand)]
+    Checks(ChecksCommand),
+    /// ISO/IEC 27001:2022 Annex A, NIST CSF 2.0 and OWASP NHI Top 10 controls: the checks
+    /// mapped to each, how the latest check run fared, open exceptions, and how each control is
+    /// evidenced
+    Controls {
+        /// One framework only
+        #[arg(long, value_name = "FRAMEWORK")]
+        framework: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Time-bound risk acceptances of findings
+    #[command(subcommand)]
+    Exception(ExceptionCommand),
     /// Build a realistic sample estate in a fresh store and show its posture
     Demo {
         /// Directory for the demo's store, key, declarations and people file
@@ -467,6 +497,81 @@ pub struct RuleSource {
 pub enum Format {
     Table,
     Json,
+}
+
+/// Output for check findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Table,
+    Json,
+    /// SARIF 2.1.0
+    Sarif,
+    /// OCSF 1.x Compliance Finding (class 2003) events, a JSON array
+    Ocsf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChecksCommand {
+    /// List the checks with severity, OWASP risk and mapped controls
+    List {
+        #[arg(long, value_name = "DIR")]
+        policies: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Run every check's inline test cases
+    Test {
+        #[arg(long, value_name = "DIR")]
+        policies: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExceptionCommand {
+    /// Ask to accept an open finding's risk until a date
+    Request {
+        /// The finding id (`fnd_…`, from `keyward check`)
+        finding: String,
+        /// Why the risk is accepted
+        #[arg(long)]
+        reason: String,
+        /// What reduces the risk meanwhile
+        #[arg(long, value_name = "TEXT")]
+        compensating_controls: String,
+        /// The day the acceptance ends and the finding reopens (YYYY-MM-DD or RFC 3339)
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// Who asks (an email)
+        #[arg(long, value_name = "EMAIL")]
+        requested_by: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Approve a requested exception (the approver role is in keyward.toml)
+    Approve {
+        id: String,
+        #[arg(long, value_name = "EMAIL")]
+        by: String,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Reject a requested exception
+    Reject {
+        id: String,
+        #[arg(long, value_name = "EMAIL")]
+        by: String,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Every exception with its state
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// Output for scan findings.

@@ -636,6 +636,35 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             }
             Ok(Exit::Success)
         }
+        Command::Check {
+            policies,
+            format,
+            fail_on,
+            limit,
+        } => {
+            crate::checks::check(
+                settings,
+                cli.global.config.as_deref(),
+                policies.as_deref(),
+                format,
+                fail_on.as_deref(),
+                limit,
+            )
+            .await
+        }
+        Command::Checks(cmd) => crate::checks::checks(cmd, cli.global.config.as_deref()),
+        Command::Controls { framework, format } => {
+            crate::checks::controls(
+                settings,
+                cli.global.config.as_deref(),
+                framework.as_deref(),
+                format,
+            )
+            .await
+        }
+        Command::Exception(cmd) => {
+            crate::checks::exception(settings, cli.global.config.as_deref(), cmd).await
+        }
         Command::Rules(RulesCommand::Check { source }) => {
             let set = load_rules(&source)?;
             let r = set.check();

@@ -14,8 +14,12 @@ pub enum Exit {
     InvalidInput = 3,
     /// The ledger failed verification.
     LedgerTampered = 4,
-    /// `scan --fail-on-findings` found credentials.
+    /// `scan --fail-on-findings` found credentials, or `check --fail-on` found open findings
+    /// at or above the severity.
     Findings = 5,
+    /// The register's rules refused the request (an approver deciding their own exception,
+    /// an exception without an expiry); nothing was written.
+    Refused = 6,
 }
 
 impl From<Exit> for std::process::ExitCode {

@@ -1,6 +1,7 @@
 //! The `keyward` command: a thin front end over `keyward-service`.
 
 mod args;
+mod checks;
 mod commands;
 mod config;
 mod discover;
@@ -63,6 +64,26 @@ fn report(e: &anyhow::Error) -> Exit {
             if errors.0.len() == 1 { "" } else { "s" }
         );
         return Exit::InvalidInput;
+    }
+    match e.downcast_ref::<ServiceError>() {
+        Some(ServiceError::Refused(why)) => {
+            eprintln!("error: {why}");
+            eprintln!("refused; nothing was written");
+            return Exit::Refused;
+        }
+        Some(ServiceError::Check(c)) => {
+            eprintln!("error: {c}");
+            use keyward_checks::CheckError as C;
+            return match c {
+                C::Data { .. } | C::Config { .. } | C::Rego(_) => {
+                    eprintln!("the checks are invalid; nothing was written");
+                    Exit::InvalidInput
+                }
+                C::Usage(_) => Exit::Usage,
+                C::Io { .. } => Exit::Failure,
+            };
+        }
+        _ => {}
     }
     if let Some(c) = e.downcast_ref::<keyward_connect::ConnectError>() {
         use keyward_connect::ConnectError as C;

@@ -1,0 +1,601 @@
+//! `keyward check`: every enabled check over the whole register, stored as findings with a
+//! lifecycle, in one transaction with its ledger entries.
+//!
+//! A run first expires exceptions whose time has come (ledgering that their findings are open
+//! again), then reads the register in batches, judges each NHI with every check and compares
+//! with its stored findings: a new failure opens a finding, a failure whose evidence changed
+//! updates it, a failure of a resolved finding reopens it, and a pass resolves an open one.
+//! Each NHI whose findings changed gets one ledger entry listing what changed; the run's
+//! record holds the counts per check and per control. Nothing else is written, so a run that
+//! finds what the last one found adds only its run record.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use keyward_checks::{
+    Check, Checks, CredentialSubject, Evidence, Gone, Outcome, Place, Standing, Subject,
+};
+use keyward_ledger::NewEntry;
+use keyward_model::{
+    ExceptionState, Finding, FindingState, Nhi, OwnerRef, Person, PersonStatus, RiskException,
+    Severity,
+};
+use keyward_store::{CheckBatch, WriteTx};
+use serde::Serialize;
+
+use crate::service::{RunFacts, canonical};
+use crate::{Service, ServiceError};
+
+/// Findings written per page.
+const PAGE: usize = 4000;
+
+/// How one check fared in a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CheckTally {
+    /// The check.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// OWASP risk, if any.
+    pub owasp: Option<String>,
+    /// Severity.
+    pub severity: String,
+    /// NHIs it applied to.
+    pub applicable: u64,
+    /// Of those, passing.
+    pub passed: u64,
+    /// Failing, exceptions included.
+    pub failed: u64,
+    /// Failing but covered by an exception in force.
+    pub accepted: u64,
+    /// Findings opened this run.
+    pub opened: u64,
+    /// Findings reopened this run.
+    pub reopened: u64,
+    /// Findings resolved this run.
+    pub resolved: u64,
+}
+
+/// How the NHIs in scope of one control fared: an NHI is in scope when a check mapped to the
+/// control applied to it, failing when one of those checks failed without an exception.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ControlTally {
+    /// `iso27001`, `nist-csf` or `owasp-nhi`.
+    pub framework: String,
+    /// The control's id.
+    pub id: String,
+    /// NHIs in scope.
+    pub in_scope: u64,
+    /// Of those, passing every mapped check.
+    pub passing: u64,
+    /// Failing a mapped check with no exception in force.
+    pub failing: u64,
+    /// Failing only where an exception is in force.
+    pub accepted: u64,
+}
+
+/// What a check run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The run's id.
+    pub run_id: String,
+    /// When it judged.
+    pub at: DateTime<Utc>,
+    /// Digest of the check files and modules.
+    pub checks_version: String,
+    /// NHIs read.
+    pub nhis: u64,
+    /// Of which live (active or disabled) and so judged.
+    pub judged: u64,
+    /// Findings opened, reopened, resolved and updated.
+    pub opened: u64,
+    /// Reopened.
+    pub reopened: u64,
+    /// Resolved.
+    pub resolved: u64,
+    /// Evidence or severity changed.
+    pub updated: u64,
+    /// Exceptions that expired at the start of the run.
+    pub exceptions_expired: u64,
+    /// Per check.
+    pub checks: Vec<CheckTally>,
+    /// Per control.
+    pub controls: Vec<ControlTally>,
+}
+
+/// How a person owner stands, from the people directory.
+struct Directory {
+    people: HashMap<String, (PersonStatus, Option<NaiveDate>)>,
+    staffed_teams: std::collections::HashSet<String>,
+}
+
+impl Directory {
+    fn new(people: Vec<Person>) -> Self {
+        let staffed_teams = people
+            .iter()
+            .filter(|p| p.status == PersonStatus::Active)
+            .filter_map(|p| p.team.clone())
+            .collect();
+        Self {
+            people: people
+                .into_iter()
+                .map(|p| (p.email, (p.status, p.departed_on)))
+                .collect(),
+            staffed_teams,
+        }
+    }
+
+    fn standing(&self, owner: Option<&OwnerRef>) -> (Standing, Option<NaiveDate>) {
+        match owner {
+            None => (Standing::None, None),
+            Some(OwnerRef::Team(t)) if self.staffed_teams.contains(t) => (Standing::Team, None),
+            Some(OwnerRef::Team(_)) => (Standing::EmptyTeam, None),
+            Some(OwnerRef::Person(email)) => match self.people.get(email) {
+                None => (Standing::NotInDirectory, None),
+                Some((PersonStatus::Active, _)) => (Standing::Active, None),
+                Some((PersonStatus::Departed, on)) => (Standing::Departed, *on),
+            },
+        }
+    }
+}
+
+/// The control keys each check counts towards, as indexes into the run's control list.
+struct ControlMap {
+    keys: Vec<(String, String)>,
+    of_check: Vec<Vec<usize>>,
+}
+
+impl ControlMap {
+    fn new(checks: &[&Check]) -> Self {
+        let mut keys: Vec<(String, String)> = Vec::new();
+        let mut index: HashMap<(String, String), usize> = HashMap::new();
+        let mut of_check = Vec::new();
+        for c in checks {
+            let mut mine = Vec::new();
+            let owasp = c.meta.owasp.iter().map(|o| ("owasp-nhi", o.clone()));
+            let iso = c.meta.iso27001.iter().map(|i| ("iso27001", i.clone()));
+            let csf = c.meta.nist_csf.iter().map(|i| ("nist-csf", i.clone()));
+            for (fw, id) in owasp.chain(iso).chain(csf) {
+                let key = (fw.to_owned(), id);
+                let i = *index.entry(key.clone()).or_insert_with(|| {
+                    keys.push(key);
+                    keys.len() - 1
+                });
+                if !mine.contains(&i) {
+                    mine.push(i);
+                }
+            }
+            of_check.push(mine);
+        }
+        Self { keys, of_check }
+    }
+}
+
+/// One NHI's changed findings, for its ledger entry.
+#[derive(Default, Serialize)]
+struct Changes<'a> {
+    run: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    opened: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reopened: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    updated: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    resolved: Vec<Change>,
+}
+
+#[derive(Serialize)]
+struct Change {
+    finding: String,
+    check: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    severity: Option<Severity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+impl Changes<'_> {
+    fn is_empty(&self) -> bool {
+        self.opened.is_empty()
+            && self.reopened.is_empty()
+            && self.updated.is_empty()
+            && self.resolved.is_empty()
+    }
+}
+
+/// Builds what checks see of one NHI from the batch the store read.
+fn subject(nhi: Nhi, batch: &mut CheckBatch, directory: &Directory) -> Subject {
+    let (owner_standing, owner_departed_on) = directory.standing(nhi.owner.as_ref());
+    let (backup_owner_standing, _) = directory.standing(nhi.backup_owner.as_ref());
+    let mut s = Subject {
+        id: nhi.id.0.clone(),
+        name: nhi.name,
+        kind: nhi.kind,
+        provider: nhi.provider,
+        external_id: nhi.external_id,
+        environment: nhi.environment,
+        status: nhi.status,
+        origin: nhi.origin,
+        owner: nhi.owner.map(|o| o.to_string()),
+        owner_standing,
+        owner_departed_on,
+        backup_owner: nhi.backup_owner.map(|o| o.to_string()),
+        backup_owner_standing,
+        purpose: nhi.purpose,
+        supplier: nhi.supplier,
+        privilege_ceiling: nhi.privilege_ceiling,
+        observed_permissions: nhi.observed_permissions,
+        created_at: nhi.created_at,
+        expires_at: nhi.expires_at,
+        last_rotated_at: nhi.last_rotated_at,
+        last_used_at: nhi.last_used_at,
+        last_used_state: nhi.last_used_state,
+        last_reviewed_at: nhi.last_reviewed_at,
+        review_every_days: nhi.review_every.map(keyward_model::Cadence::days),
+        next_review_due: nhi.next_review_due,
+        registered_at: Some(nhi.registered_at),
+        tags: nhi.tags,
+        ..Subject::default()
+    };
+    for o in batch.observations.remove(&nhi.id.0).unwrap_or_default() {
+        match o.gone_at {
+            Some(gone_at) => s.gone.push(Gone {
+                source: o.source,
+                locator: o.locator,
+                gone_at,
+            }),
+            None => {
+                for (name, value) in o.facts {
+                    s.merge_fact(&o.source, &name, value);
+                }
+                s.sources.push(o.source);
+            }
+        }
+    }
+    for c in batch.credentials.remove(&nhi.id.0).unwrap_or_default() {
+        let locations = batch
+            .places
+            .remove(&c.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| Place::new(p.source, p.repository, p.path, p.commit))
+            .collect();
+        s.credentials.push(CredentialSubject {
+            id: c.id,
+            kind: c.kind,
+            status: c.status,
+            external_id: c.external_id,
+            created_at: c.created_at,
+            expires_at: c.expires_at,
+            last_rotated_at: c.last_rotated_at,
+            last_used_at: c.last_used_at,
+            locations,
+        });
+    }
+    s
+}
+
+fn evidence_json(e: &Evidence) -> serde_json::Value {
+    serde_json::to_value(e).unwrap_or(serde_json::Value::Null)
+}
+
+impl Service {
+    /// Runs every enabled check in `checks` over the register and stores the findings.
+    pub async fn check(&self, checks: &mut Checks) -> Result<CheckReport, ServiceError> {
+        let started = self.now();
+        let mut tx = self.begin().await?;
+        let now = tx.now();
+        let run_id = self.new_id("run");
+        let exceptions_expired = self.expire_exceptions(&mut tx).await?;
+        let in_force = tx.exceptions_in_force().await?;
+        let directory = Directory::new(self.store.people().await?);
+        let states = self.store.check_states().await?;
+
+        let enabled: Vec<Check> = checks.enabled().cloned().collect();
+        let refs: Vec<&Check> = enabled.iter().collect();
+        let controls = ControlMap::new(&refs);
+        let index: HashMap<&str, usize> = enabled
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id(), i))
+            .collect();
+        let mut tallies: Vec<CheckTally> = enabled
+            .iter()
+            .map(|c| CheckTally {
+                id: c.id().to_owned(),
+                title: c.meta.title.clone(),
+                owasp: c.meta.owasp.clone(),
+                severity: c.severity.as_str().to_owned(),
+                ..CheckTally::default()
+            })
+            .collect();
+        let mut control_tallies: Vec<ControlTally> = controls
+            .keys
+            .iter()
+            .map(|(fw, id)| ControlTally {
+                framework: fw.clone(),
+                id: id.clone(),
+                ..ControlTally::default()
+            })
+            .collect();
+        // Per NHI: 0 out of scope, 1 passing, 2 failing under an exception, 3 failing.
+        let mut control_state = vec![0u8; controls.keys.len()];
+
+        let mut report = CheckReport {
+            run_id: run_id.clone(),
+            at: now,
+            checks_version: checks.version(),
+            nhis: 0,
+            judged: 0,
+            opened: 0,
+            reopened: 0,
+            resolved: 0,
+            updated: 0,
+            exceptions_expired,
+            checks: Vec::new(),
+            controls: Vec::new(),
+        };
+        let mut writes: Vec<Finding> = Vec::new();
+        let mut entries: Vec<NewEntry> = Vec::new();
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; enabled.len()];
+
+        let mut batches = self.store.check_batches(now)?;
+        while let Some(batch) = batches.next().await {
+            let mut batch = batch?;
+            let nhis = std::mem::take(&mut batch.nhis);
+            for nhi in nhis {
+                report.nhis += 1;
+                let nhi_id = nhi.id.clone();
+                let stored = batch.findings.remove(&nhi_id.0).unwrap_or_default();
+                let s = subject(nhi, &mut batch, &directory);
+                if s.is_live() {
+                    report.judged += 1;
+                }
+                for o in &mut outcomes {
+                    *o = None;
+                }
+                checks.evaluate(&s, now, |c, o| {
+                    if let Some(&i) = index.get(c.id()) {
+                        outcomes[i] = Some(o);
+                    }
+                })?;
+                control_state.fill(0);
+                let mut changes = Changes {
+                    run: &run_id,
+                    ..Changes::default()
+                };
+                for (i, outcome) in outcomes.iter_mut().enumerate() {
+                    let Some(outcome) = outcome.take() else {
+                        continue;
+                    };
+                    let check = &enabled[i];
+                    let id = Finding::id_for(check.id(), &nhi_id);
+                    let before = stored.iter().find(|f| f.check_id == check.id());
+                    let t = &mut tallies[i];
+                    let mark = match &outcome {
+                        Outcome::NotApplicable => 0,
+                        Outcome::Pass => 1,
+                        Outcome::Fail(_) if in_force.contains_key(&id) => 2,
+                        Outcome::Fail(_) => 3,
+                    };
+                    for &c in &controls.of_check[i] {
+                        control_state[c] = control_state[c].max(mark);
+                    }
+                    match outcome {
+                        Outcome::NotApplicable | Outcome::Pass => {
+                            if mark == 1 {
+                                t.applicable += 1;
+                                t.passed += 1;
+                            }
+                            if let Some(f) = before.filter(|f| f.state == FindingState::Open) {
+                                let mut f = f.clone();
+                                f.state = FindingState::Resolved;
+                                f.resolved_at = Some(now);
+                                if let Some((_, at)) = states.get(check.id()) {
+                                    f.last_seen_at = *at;
+                                }
+                                t.resolved += 1;
+                                changes.resolved.push(Change {
+                                    finding: f.id.clone(),
+                                    check: f.check_id.clone(),
+                                    severity: None,
+                                    message: None,
+                                });
+                                writes.push(f);
+                            }
+                        }
+                        Outcome::Fail(e) => {
+                            t.applicable += 1;
+                            t.failed += 1;
+                            if mark == 2 {
+                                t.accepted += 1;
+                            }
+                            let evidence = evidence_json(&e);
+                            let change = |f: &Finding| Change {
+                                finding: f.id.clone(),
+                                check: f.check_id.clone(),
+                                severity: Some(f.severity),
+                                message: Some(e.message.clone()),
+                            };
+                            match before {
+                                None => {
+                                    let f = Finding {
+                                        id,
+                                        check_id: check.id().to_owned(),
+                                        nhi_id: nhi_id.clone(),
+                                        state: FindingState::Open,
+                                        severity: check.severity,
+                                        evidence,
+                                        opened_at: now,
+                                        reopened_at: None,
+                                        reopen_count: 0,
+                                        resolved_at: None,
+                                        last_seen_at: now,
+                                    };
+                                    t.opened += 1;
+                                    changes.opened.push(change(&f));
+                                    writes.push(f);
+                                }
+                                Some(f) if f.state == FindingState::Resolved => {
+                                    let mut f = f.clone();
+                                    f.state = FindingState::Open;
+                                    f.reopened_at = Some(now);
+                                    f.reopen_count += 1;
+                                    f.resolved_at = None;
+                                    f.severity = check.severity;
+                                    f.evidence = evidence;
+                                    f.last_seen_at = now;
+                                    t.reopened += 1;
+                                    changes.reopened.push(change(&f));
+                                    writes.push(f);
+                                }
+                                Some(f)
+                                    if f.evidence != evidence || f.severity != check.severity =>
+                                {
+                                    let mut f = f.clone();
+                                    f.severity = check.severity;
+                                    f.evidence = evidence;
+                                    f.last_seen_at = now;
+                                    changes.updated.push(change(&f));
+                                    writes.push(f);
+                                }
+                                Some(_) => {}
+                            }
+                        }
+                    }
+                }
+                for (c, st) in control_state.iter().enumerate() {
+                    let ct = &mut control_tallies[c];
+                    match st {
+                        1 => ct.passing += 1,
+                        2 => ct.accepted += 1,
+                        3 => ct.failing += 1,
+                        _ => continue,
+                    }
+                    ct.in_scope += 1;
+                }
+                if !changes.is_empty() {
+                    report.opened += changes.opened.len() as u64;
+                    report.reopened += changes.reopened.len() as u64;
+                    report.resolved += changes.resolved.len() as u64;
+                    report.updated += changes.updated.len() as u64;
+                    entries.push(self.entry(
+                        "findings.changed",
+                        nhi_id.0.clone(),
+                        canonical(&changes)?,
+                    ));
+                }
+            }
+            if writes.len() >= PAGE {
+                self.flush_findings(&mut tx, &mut writes, &mut entries)
+                    .await?;
+            }
+        }
+        self.flush_findings(&mut tx, &mut writes, &mut entries)
+            .await?;
+
+        let evaluated: Vec<String> = enabled.iter().map(|c| c.id().to_owned()).collect();
+        tx.set_check_state(&evaluated, &run_id).await?;
+        report.checks = tallies;
+        report.controls = control_tallies;
+        let parameters: serde_json::Map<String, serde_json::Value> = enabled
+            .iter()
+            .filter(|c| !c.meta.parameters.is_empty())
+            .map(|c| {
+                let per_env: serde_json::Map<String, serde_json::Value> =
+                    keyward_model::Environment::ALL
+                        .iter()
+                        .map(|e| (e.as_str().to_owned(), c.params(*e).to_json()))
+                        .collect();
+                (c.id().to_owned(), serde_json::Value::Object(per_env))
+            })
+            .collect();
+        self.record_run_as(
+            &mut tx,
+            run_id,
+            RunFacts {
+                kind: "check",
+                connector: "keyward-check",
+                connector_version: crate::VERSION,
+                started,
+                inputs: serde_json::json!({
+                    "checks": evaluated,
+                    "checks_version": report.checks_version,
+                }),
+                parameters: serde_json::Value::Object(parameters),
+                counts: serde_json::json!({
+                    "nhis": report.nhis,
+                    "judged": report.judged,
+                    "opened": report.opened,
+                    "reopened": report.reopened,
+                    "resolved": report.resolved,
+                    "updated": report.updated,
+                    "exceptions_expired": report.exceptions_expired,
+                    "checks": report.checks,
+                    "controls": report.controls,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn flush_findings(
+        &self,
+        tx: &mut WriteTx,
+        writes: &mut Vec<Finding>,
+        entries: &mut Vec<NewEntry>,
+    ) -> Result<(), ServiceError> {
+        tx.upsert_findings(writes).await?;
+        writes.clear();
+        let page = std::mem::take(entries);
+        tx.append_all::<ServiceError, _>(page.into_iter().map(Ok))
+            .await?;
+        Ok(())
+    }
+
+    /// Expires requested and approved exceptions whose time has come, in `tx`: each gets a
+    /// ledger entry, and an approved one's finding is ledgered as open again.
+    pub(crate) async fn expire_exceptions(&self, tx: &mut WriteTx) -> Result<u64, ServiceError> {
+        let due = tx.exceptions_due().await?;
+        let mut expired: Vec<RiskException> = Vec::with_capacity(due.len());
+        for mut e in due {
+            let was = e.state;
+            e.state = ExceptionState::Expired;
+            self.append(
+                tx,
+                "exception.expired",
+                &e.id,
+                &serde_json::json!({
+                    "exception": e.id,
+                    "finding": e.finding_id,
+                    "was": was.as_str(),
+                    "expires_at": e.expires_at,
+                }),
+            )
+            .await?;
+            if was == ExceptionState::Approved {
+                let f = tx.finding(&e.finding_id).await?;
+                if f.state == FindingState::Open {
+                    self.append(
+                        tx,
+                        "finding.reopened",
+                        &f.nhi_id.0,
+                        &serde_json::json!({
+                            "finding": f.id,
+                            "check": f.check_id,
+                            "cause": "exception expired",
+                            "exception": e.id,
+                        }),
+                    )
+                    .await?;
+                }
+            }
+            expired.push(e);
+        }
+        tx.upsert_exceptions(&expired).await?;
+        Ok(expired.len() as u64)
+    }
+}

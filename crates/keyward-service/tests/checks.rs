@@ -1,0 +1,232 @@
+use keyward_checks::Checks;
+use keyward_model::{ExceptionState, Finding, FindingState};
+use keyward_service::{ExceptionPolicy, ExceptionRequest, Service, ServiceError};
+use keyward_store::testing::backends;
+use serde_json::json;
+
+use crate::ingest::{reported, source};
+use crate::support::*;
+
+const USER: &str = "arn:aws:iam::123456789012:user/payments-ci";
+
+fn checks() -> Checks {
+    Checks::builtin().unwrap()
+}
+
+async fn with_admin(svc: &Service, admin: bool) {
+    let mut r = reported(USER, Some("alice@example.com"));
+    if admin {
+        r.facts.insert("admin".into(), json!(true));
+    }
+    svc.ingest(&source(), &[r]).await.unwrap();
+}
+
+fn tally<'a>(r: &'a keyward_service::CheckReport, id: &str) -> &'a keyward_service::CheckTally {
+    r.checks.iter().find(|c| c.id == id).unwrap()
+}
+
+async fn actions(svc: &Service, subject: &str) -> Vec<String> {
+    svc.store()
+        .ledger_of(subject)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+#[tokio::test]
+async fn findings_open_stay_resolve_and_reopen_with_the_ledger() {
+    for ts in backends().await {
+        let dir = ts.dir.path().to_path_buf();
+        let svc = service(&ts, NOW).await;
+        svc.apply_paths(&[write(&dir, "a.yaml", PAYMENTS)], false)
+            .await
+            .unwrap();
+        with_admin(&svc, true).await;
+        let nhi = svc.store().find_nhi(USER).await.unwrap();
+        let fid = Finding::id_for("admin-permissions", &nhi.id);
+
+        let first = svc.check(&mut checks()).await.unwrap();
+        assert_eq!(first.nhis, 2, "{}", ts.backend());
+        assert_eq!(tally(&first, "admin-permissions").failed, 1);
+        assert!(first.opened >= 2, "{first:?}");
+        let f = svc.store().finding(&fid).await.unwrap();
+        assert_eq!(f.state, FindingState::Open);
+        assert_eq!(f.evidence["sources"], json!(["aws-iam"]));
+
+        // The same register: nothing opens or resolves, only the run is recorded.
+        let before = ledger_len(&svc).await;
+        let again = svc.check(&mut checks()).await.unwrap();
+        assert_eq!((again.opened, again.resolved, again.updated), (0, 0, 0));
+        assert_eq!(ledger_len(&svc).await, before + 1, "only run.recorded");
+
+        with_admin(&svc, false).await;
+        let cleared = svc.check(&mut checks()).await.unwrap();
+        assert_eq!(tally(&cleared, "admin-permissions").resolved, 1);
+        let f = svc.store().finding(&fid).await.unwrap();
+        assert_eq!(f.state, FindingState::Resolved);
+        assert_eq!(f.resolved_at, Some(at(NOW)));
+
+        with_admin(&svc, true).await;
+        let back = svc.check(&mut checks()).await.unwrap();
+        assert_eq!(tally(&back, "admin-permissions").reopened, 1);
+        let f = svc.store().finding(&fid).await.unwrap();
+        assert_eq!((f.state, f.reopen_count), (FindingState::Open, 1));
+        let changed = actions(&svc, &nhi.id.0)
+            .await
+            .into_iter()
+            .filter(|a| a == "findings.changed")
+            .count();
+        assert_eq!(changed, 3, "opened, resolved, reopened");
+        assert!(svc.verify_ledger(None).await.unwrap().ok);
+        let run = svc.store().latest_run("check").await.unwrap().unwrap();
+        assert_eq!(run.id, back.run_id);
+        assert!(run.counts["controls"].as_array().unwrap().len() > 10);
+        svc.close().await;
+    }
+}
+
+fn request(finding: &str, expires: Option<&str>, by: &str) -> ExceptionRequest {
+    ExceptionRequest {
+        finding: finding.into(),
+        reason: "the vendor integration needs it until the migration".into(),
+        compensating_controls: "alerting on every admin action".into(),
+        expires: expires.map(at),
+        requested_by: by.into(),
+    }
+}
+
+fn refused(r: Result<impl std::fmt::Debug, ServiceError>, words: &str) {
+    match r {
+        Err(ServiceError::Refused(why)) => assert!(why.contains(words), "{why}"),
+        other => panic!("expected a refusal with `{words}`: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_exception_suppresses_its_finding_until_it_expires_then_the_finding_reopens() {
+    for ts in backends().await {
+        let dir = ts.dir.path().to_path_buf();
+        let policy = ExceptionPolicy {
+            approvers: vec!["alice@example.com".into(), "carol@example.com".into()],
+            max_days: 365,
+        };
+        let svc = service(&ts, NOW).await;
+        svc.apply_paths(&[write(&dir, "a.yaml", PAYMENTS)], false)
+            .await
+            .unwrap();
+        with_admin(&svc, true).await;
+        svc.check(&mut checks()).await.unwrap();
+        let nhi = svc.store().find_nhi(USER).await.unwrap();
+        let fid = Finding::id_for("admin-permissions", &nhi.id);
+
+        let before = ledger_len(&svc).await;
+        refused(
+            svc.request_exception(request(&fid, None, "alice@example.com"), &policy)
+                .await,
+            "needs an expiry",
+        );
+        refused(
+            svc.request_exception(
+                request(&fid, Some("2026-01-01T00:00:00Z"), "alice@example.com"),
+                &policy,
+            )
+            .await,
+            "not in the future",
+        );
+        refused(
+            svc.request_exception(
+                request(&fid, Some("2029-01-01T00:00:00Z"), "alice@example.com"),
+                &policy,
+            )
+            .await,
+            "more than 365 days",
+        );
+        assert_eq!(ledger_len(&svc).await, before, "refusals write nothing");
+
+        let e = svc
+            .request_exception(
+                request(&fid, Some("2026-12-01T00:00:00Z"), "alice@example.com"),
+                &policy,
+            )
+            .await
+            .unwrap();
+        assert_eq!(e.state, ExceptionState::Requested);
+        refused(
+            svc.request_exception(
+                request(&fid, Some("2026-12-01T00:00:00Z"), "bob@example.com"),
+                &policy,
+            )
+            .await,
+            "already has exception",
+        );
+        refused(
+            svc.decide_exception(&e.id, "alice@example.com", true, None, &policy)
+                .await,
+            "may not decide it",
+        );
+        refused(
+            svc.decide_exception(&e.id, "bob@example.com", true, None, &policy)
+                .await,
+            "approver role",
+        );
+        let approved = svc
+            .decide_exception(
+                &e.id,
+                "carol@example.com",
+                true,
+                Some("ok for a week".into()),
+                &policy,
+            )
+            .await
+            .unwrap();
+        assert_eq!(approved.state, ExceptionState::Approved);
+        assert_eq!(approved.decided_by.as_deref(), Some("carol@example.com"));
+
+        let run = svc.check(&mut checks()).await.unwrap();
+        assert_eq!(tally(&run, "admin-permissions").accepted, 1);
+        let mut suppressed = false;
+        svc.for_each_open_finding(&checks(), |f| {
+            if f.finding.id == fid {
+                suppressed = f.exception.is_some() && !f.is_unaccepted();
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert!(suppressed);
+        svc.close().await;
+
+        // The clock passes the expiry: the next run expires it and the finding is open again.
+        let later = Service::open(settings(&ts, "2026-12-02T00:00:00Z"))
+            .await
+            .unwrap();
+        let run = later.check(&mut checks()).await.unwrap();
+        assert_eq!(run.exceptions_expired, 1);
+        assert_eq!(tally(&run, "admin-permissions").accepted, 0);
+        assert_eq!(tally(&run, "admin-permissions").failed, 1);
+        assert!(
+            actions(&later, &e.id)
+                .await
+                .contains(&"exception.expired".to_owned())
+        );
+        assert!(
+            actions(&later, &nhi.id.0)
+                .await
+                .contains(&"finding.reopened".to_owned())
+        );
+        let listed = later.list_exceptions().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].exception.state, ExceptionState::Expired);
+        assert!(!listed[0].in_force);
+        refused(
+            later
+                .decide_exception(&e.id, "carol@example.com", true, None, &policy)
+                .await,
+            "expired",
+        );
+        assert!(later.verify_ledger(None).await.unwrap().ok);
+        later.close().await;
+    }
+}
