@@ -1,5 +1,11 @@
 //! The checks' data and behaviour: every built-in has metadata and vice versa, every inline
 //! case passes, and `keyward.toml` settings apply per environment.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
 
 use std::collections::BTreeMap;
 

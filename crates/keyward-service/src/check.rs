@@ -352,9 +352,7 @@ impl Service {
                 if s.is_live() {
                     report.judged += 1;
                 }
-                for o in &mut outcomes {
-                    *o = None;
-                }
+                outcomes.fill(None);
                 checks.evaluate(&s, now, |c, o| {
                     if let Some(&i) = index.get(c.id()) {
                         outcomes[i] = Some(o);
