@@ -7,6 +7,7 @@
 )]
 
 mod bad_input;
+mod checks;
 mod discover;
 mod flow;
 mod no_secret_anywhere;
