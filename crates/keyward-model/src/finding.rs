@@ -21,6 +21,10 @@ pub struct Finding {
     pub severity: Severity,
     /// What triggered it: `{message, fields, sources}`.
     pub evidence: serde_json::Value,
+    /// SHA-256 (first 16 hex digits) of the evidence as first encoded: how a run tells
+    /// changed evidence without decoding the stored one.
+    #[serde(skip)]
+    pub evidence_digest: String,
     /// When it was first opened.
     pub opened_at: DateTime<Utc>,
     /// When it was last reopened.
@@ -42,6 +46,11 @@ impl Finding {
         h.update(nhi.0.as_bytes());
         format!("fnd_{}", &hex::encode(h.finalize())[..24])
     }
+}
+
+/// A digest of encoded evidence, as [`Finding::evidence_digest`] holds it.
+pub fn evidence_digest(encoded: &str) -> String {
+    hex::encode(&Sha256::digest(encoded.as_bytes())[..8])
 }
 
 /// A time-bound risk acceptance of one finding: who asked, why, what compensates, until when,

@@ -13,6 +13,8 @@ mod baseline;
 mod exclude;
 mod git;
 mod sarif;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use baseline::{Accepted, Baseline};
 pub use exclude::{Excludes, GlobError};

@@ -12,9 +12,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use keyward_checks::{
-    Check, Checks, CredentialSubject, Evidence, Gone, Outcome, Place, Standing, Subject,
-};
+use keyward_checks::{Check, Checks, CredentialSubject, Gone, Outcome, Place, Standing, Subject};
 use keyward_ledger::NewEntry;
 use keyward_model::{
     ExceptionState, Finding, FindingState, Nhi, OwnerRef, Person, PersonStatus, RiskException,
@@ -276,10 +274,6 @@ fn subject(nhi: Nhi, batch: &mut CheckBatch, directory: &Directory) -> Subject {
     s
 }
 
-fn evidence_json(e: &Evidence) -> serde_json::Value {
-    serde_json::to_value(e).unwrap_or(serde_json::Value::Null)
-}
-
 impl Service {
     /// Runs every enabled check in `checks` over the register and stores the findings.
     pub async fn check(&self, checks: &mut Checks) -> Result<CheckReport, ServiceError> {
@@ -337,6 +331,7 @@ impl Service {
             controls: Vec::new(),
         };
         let mut writes: Vec<Finding> = Vec::new();
+        let mut resolves: Vec<(String, DateTime<Utc>)> = Vec::new();
         let mut entries: Vec<NewEntry> = Vec::new();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; enabled.len()];
 
@@ -368,13 +363,18 @@ impl Service {
                         continue;
                     };
                     let check = &enabled[i];
-                    let id = Finding::id_for(check.id(), &nhi_id);
                     let before = stored.iter().find(|f| f.check_id == check.id());
                     let t = &mut tallies[i];
+                    let accepted = matches!(outcome, Outcome::Fail(_))
+                        && !in_force.is_empty()
+                        && in_force.contains_key(&before.map_or_else(
+                            || Finding::id_for(check.id(), &nhi_id),
+                            |f| f.id.clone(),
+                        ));
                     let mark = match &outcome {
                         Outcome::NotApplicable => 0,
                         Outcome::Pass => 1,
-                        Outcome::Fail(_) if in_force.contains_key(&id) => 2,
+                        Outcome::Fail(_) if accepted => 2,
                         Outcome::Fail(_) => 3,
                     };
                     for &c in &controls.of_check[i] {
@@ -387,12 +387,8 @@ impl Service {
                                 t.passed += 1;
                             }
                             if let Some(f) = before.filter(|f| f.state == FindingState::Open) {
-                                let mut f = f.clone();
-                                f.state = FindingState::Resolved;
-                                f.resolved_at = Some(now);
-                                if let Some((_, at)) = states.get(check.id()) {
-                                    f.last_seen_at = *at;
-                                }
+                                let last_seen =
+                                    states.get(check.id()).map_or(f.last_seen_at, |(_, at)| *at);
                                 t.resolved += 1;
                                 changes.resolved.push(Change {
                                     finding: f.id.clone(),
@@ -400,7 +396,7 @@ impl Service {
                                     severity: None,
                                     message: None,
                                 });
-                                writes.push(f);
+                                resolves.push((f.id.clone(), last_seen));
                             }
                         }
                         Outcome::Fail(e) => {
@@ -409,8 +405,36 @@ impl Service {
                             if mark == 2 {
                                 t.accepted += 1;
                             }
-                            let evidence = evidence_json(&e);
-                            let change = |f: &Finding| Change {
+                            let encoded = canonical(&e)?;
+                            let digest = keyward_model::evidence_digest(&encoded);
+                            let unchanged = before.is_some_and(|f| {
+                                f.state == FindingState::Open
+                                    && f.evidence_digest == digest
+                                    && f.severity == check.severity
+                            });
+                            if unchanged {
+                                continue;
+                            }
+                            let evidence: serde_json::Value =
+                                serde_json::from_str(&encoded).unwrap_or_default();
+                            let mut f = Finding {
+                                id: before.map_or_else(
+                                    || Finding::id_for(check.id(), &nhi_id),
+                                    |b| b.id.clone(),
+                                ),
+                                check_id: check.id().to_owned(),
+                                nhi_id: nhi_id.clone(),
+                                state: FindingState::Open,
+                                severity: check.severity,
+                                evidence,
+                                evidence_digest: digest,
+                                opened_at: before.map_or(now, |b| b.opened_at),
+                                reopened_at: before.and_then(|b| b.reopened_at),
+                                reopen_count: before.map_or(0, |b| b.reopen_count),
+                                resolved_at: None,
+                                last_seen_at: now,
+                            };
+                            let change = Change {
                                 finding: f.id.clone(),
                                 check: f.check_id.clone(),
                                 severity: Some(f.severity),
@@ -418,48 +442,18 @@ impl Service {
                             };
                             match before {
                                 None => {
-                                    let f = Finding {
-                                        id,
-                                        check_id: check.id().to_owned(),
-                                        nhi_id: nhi_id.clone(),
-                                        state: FindingState::Open,
-                                        severity: check.severity,
-                                        evidence,
-                                        opened_at: now,
-                                        reopened_at: None,
-                                        reopen_count: 0,
-                                        resolved_at: None,
-                                        last_seen_at: now,
-                                    };
                                     t.opened += 1;
-                                    changes.opened.push(change(&f));
-                                    writes.push(f);
+                                    changes.opened.push(change);
                                 }
-                                Some(f) if f.state == FindingState::Resolved => {
-                                    let mut f = f.clone();
-                                    f.state = FindingState::Open;
+                                Some(b) if b.state == FindingState::Resolved => {
                                     f.reopened_at = Some(now);
                                     f.reopen_count += 1;
-                                    f.resolved_at = None;
-                                    f.severity = check.severity;
-                                    f.evidence = evidence;
-                                    f.last_seen_at = now;
                                     t.reopened += 1;
-                                    changes.reopened.push(change(&f));
-                                    writes.push(f);
+                                    changes.reopened.push(change);
                                 }
-                                Some(f)
-                                    if f.evidence != evidence || f.severity != check.severity =>
-                                {
-                                    let mut f = f.clone();
-                                    f.severity = check.severity;
-                                    f.evidence = evidence;
-                                    f.last_seen_at = now;
-                                    changes.updated.push(change(&f));
-                                    writes.push(f);
-                                }
-                                Some(_) => {}
+                                Some(_) => changes.updated.push(change),
                             }
+                            writes.push(f);
                         }
                     }
                 }
@@ -485,12 +479,12 @@ impl Service {
                     ));
                 }
             }
-            if writes.len() >= PAGE {
-                self.flush_findings(&mut tx, &mut writes, &mut entries)
+            if writes.len() + resolves.len() >= PAGE {
+                self.flush_findings(&mut tx, &mut writes, &mut resolves, &mut entries)
                     .await?;
             }
         }
-        self.flush_findings(&mut tx, &mut writes, &mut entries)
+        self.flush_findings(&mut tx, &mut writes, &mut resolves, &mut entries)
             .await?;
 
         let evaluated: Vec<String> = enabled.iter().map(|c| c.id().to_owned()).collect();
@@ -544,10 +538,13 @@ impl Service {
         &self,
         tx: &mut WriteTx,
         writes: &mut Vec<Finding>,
+        resolves: &mut Vec<(String, DateTime<Utc>)>,
         entries: &mut Vec<NewEntry>,
     ) -> Result<(), ServiceError> {
         tx.upsert_findings(writes).await?;
         writes.clear();
+        tx.resolve_findings(resolves).await?;
+        resolves.clear();
         let page = std::mem::take(entries);
         tx.append_all::<ServiceError, _>(page.into_iter().map(Ok))
             .await?;

@@ -230,3 +230,51 @@ async fn an_exception_suppresses_its_finding_until_it_expires_then_the_finding_r
         later.close().await;
     }
 }
+
+#[tokio::test]
+async fn check_sarif_validates_and_ocsf_events_are_compliance_findings() {
+    let ts = backends().await.remove(0);
+    let dir = ts.dir.path().to_path_buf();
+    let svc = service(&ts, NOW).await;
+    svc.apply_paths(&[write(&dir, "a.yaml", PAYMENTS)], false)
+        .await
+        .unwrap();
+    with_admin(&svc, true).await;
+    let mut set = checks();
+    let report = svc.check(&mut set).await.unwrap();
+    let mut all = Vec::new();
+    svc.for_each_open_finding(&set, |f| {
+        all.push(f);
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(all.len() as u64, report.opened);
+    let mut out = Vec::new();
+    keyward_service::findings_out::write_sarif(&set, &all, &mut out).unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len(),
+        all.len()
+    );
+    if let Some(schema) = keyward_scan::testing::sarif_schema().unwrap() {
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&sarif)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+    for f in &all {
+        let e = keyward_service::findings_out::ocsf_event(f, report.at);
+        assert_eq!(
+            (e["class_uid"].as_u64(), e["category_uid"].as_u64()),
+            (Some(2003), Some(2))
+        );
+        assert_eq!(e["type_uid"], 200_301);
+        assert_eq!(e["finding_info"]["uid"], f.finding.id.as_str());
+        assert_eq!(e["compliance"]["control"], f.finding.check_id.as_str());
+        assert!((1..=5).contains(&e["severity_id"].as_u64().unwrap()));
+    }
+    svc.close().await;
+}

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use keyward_model::{
-    Credential, ExceptionState, Finding, LocationSource, Nhi, NhiId, Observation, RiskException,
+    Credential, ExceptionState, Finding, FindingState, LocationSource, Nhi, NhiId, Observation,
+    RiskException, Severity,
 };
 use sqlx::Row as _;
 use sqlx::types::Json;
@@ -25,6 +26,7 @@ const FINDINGS: Table = Table {
         ("state", Col::Text),
         ("severity", Col::Text),
         ("evidence", Col::Json),
+        ("evidence_digest", Col::Text),
         ("opened_at", Col::Time),
         ("reopened_at", Col::Time),
         ("reopen_count", Col::Int),
@@ -65,7 +67,7 @@ const EXCEPTIONS: Table = Table {
     keep: &[],
 };
 
-const FINDING_COLUMNS: &str = "id, check_id, nhi_id, state, severity, evidence, opened_at, \
+const FINDING_COLUMNS: &str = "id, check_id, nhi_id, state, severity, evidence, evidence_digest, opened_at, \
     reopened_at, reopen_count, resolved_at, last_seen_at";
 
 const EXCEPTION_COLUMNS: &str = "id, finding_id, state, reason, compensating_controls, \
@@ -82,6 +84,7 @@ macro_rules! finding_from_row {
             state: crate::rows::parse("state", &r.try_get::<String, _>("state")?)?,
             severity: crate::rows::parse("severity", &r.try_get::<String, _>("severity")?)?,
             evidence: r.try_get::<Json<serde_json::Value>, _>("evidence")?.0,
+            evidence_digest: r.try_get("evidence_digest")?,
             opened_at: r.try_get("opened_at")?,
             reopened_at: r.try_get("reopened_at")?,
             reopen_count: r.try_get("reopen_count")?,
@@ -126,6 +129,30 @@ pub struct PlaceRow {
     pub commit: Option<String>,
 }
 
+/// What a check run needs of a stored finding to tell whether it changed: everything but the
+/// evidence itself, which it compares by digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFinding {
+    /// Its id.
+    pub id: String,
+    /// The check.
+    pub check_id: String,
+    /// Open or resolved.
+    pub state: FindingState,
+    /// Severity.
+    pub severity: Severity,
+    /// The evidence's digest.
+    pub evidence_digest: String,
+    /// First opened.
+    pub opened_at: DateTime<Utc>,
+    /// Last reopened.
+    pub reopened_at: Option<DateTime<Utc>>,
+    /// Times reopened.
+    pub reopen_count: i64,
+    /// Latest evaluation that saw it.
+    pub last_seen_at: DateTime<Utc>,
+}
+
 /// Everything a check run needs about one batch of NHIs (consecutive in id order).
 #[derive(Debug, Default)]
 pub struct CheckBatch {
@@ -137,8 +164,8 @@ pub struct CheckBatch {
     pub credentials: HashMap<String, Vec<Credential>>,
     /// Their credentials' locations, by credential id.
     pub places: HashMap<String, Vec<PlaceRow>>,
-    /// Their stored findings.
-    pub findings: HashMap<String, Vec<Finding>>,
+    /// Their stored findings, by NHI id.
+    pub findings: HashMap<String, Vec<StoredFinding>>,
 }
 
 /// Batches for a check run, read ahead of the caller.
@@ -245,10 +272,27 @@ impl Store {
                     b.places.entry(place.credential_id.clone()).or_default().push(place);
                 }
             }
-            let sql = format!("SELECT {FINDING_COLUMNS} FROM findings WHERE nhi_id >= $1 AND nhi_id <= $2");
-            for r in sqlx::query(&sql).bind(&lo).bind(&hi).fetch_all(p).await? {
-                let f = finding_from_row!(&r);
-                b.findings.entry(f.nhi_id.0.clone()).or_default().push(f);
+            let rows = sqlx::query(
+                "SELECT id, check_id, nhi_id, state, severity, evidence_digest, opened_at, reopened_at, \
+                 reopen_count, last_seen_at FROM findings WHERE nhi_id >= $1 AND nhi_id <= $2",
+            )
+            .bind(&lo)
+            .bind(&hi)
+            .fetch_all(p)
+            .await?;
+            for r in rows {
+                let f = StoredFinding {
+                    id: r.try_get("id")?,
+                    check_id: r.try_get("check_id")?,
+                    state: crate::rows::parse("state", &r.try_get::<String, _>("state")?)?,
+                    severity: crate::rows::parse("severity", &r.try_get::<String, _>("severity")?)?,
+                    evidence_digest: r.try_get("evidence_digest")?,
+                    opened_at: r.try_get("opened_at")?,
+                    reopened_at: r.try_get("reopened_at")?,
+                    reopen_count: r.try_get("reopen_count")?,
+                    last_seen_at: r.try_get("last_seen_at")?,
+                };
+                b.findings.entry(r.try_get("nhi_id")?).or_default().push(f);
             }
         });
         Ok(b)
@@ -362,6 +406,7 @@ impl WriteTx {
                 Cell::Text(Some(f.state.as_str())),
                 Cell::Text(Some(f.severity.as_str())),
                 Cell::json(&f.evidence)?,
+                Cell::Text(Some(&f.evidence_digest)),
                 Cell::Time(Some(f.opened_at)),
                 Cell::Time(f.reopened_at),
                 Cell::Int(Some(f.reopen_count)),
@@ -370,6 +415,38 @@ impl WriteTx {
             ])
         })
         .await
+    }
+
+    /// Resolves open findings now, each with the last evaluation that saw it; their evidence
+    /// stays as it was.
+    pub async fn resolve_findings(
+        &mut self,
+        findings: &[(String, DateTime<Utc>)],
+    ) -> Result<(), StoreError> {
+        if findings.is_empty() {
+            return Ok(());
+        }
+        self.changed = true;
+        let now = self.now();
+        let mut by_seen: std::collections::BTreeMap<DateTime<Utc>, Vec<&str>> = Default::default();
+        for (id, seen) in findings {
+            by_seen.entry(*seen).or_default().push(id);
+        }
+        dispatch!(&mut self.tx, t, DB => {
+            for (seen, ids) in by_seen {
+                for chunk in ids.chunks(crate::write::BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("UPDATE findings SET state = 'resolved', resolved_at = ");
+                    qb.push_bind(now).push(", last_seen_at = ").push_bind(seen).push(" WHERE id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind((*id).to_owned());
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut **t).await?;
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Records that `checks` were evaluated over the whole register by `run` now.

@@ -29,7 +29,7 @@ pub mod testing;
 
 pub use error::StoreError;
 pub use filter::NhiFilter;
-pub use findings::{CheckBatch, CheckBatches, FindingFilter, FindingNhi, PlaceRow};
+pub use findings::{CheckBatch, CheckBatches, FindingFilter, FindingNhi, PlaceRow, StoredFinding};
 pub use location::Location;
 pub use read::{Installation, PostureCounts, RunRecord};
 pub use store::Store;

@@ -1,7 +1,8 @@
 -- Posture findings: one per check and NHI, with its lifecycle. A finding's row changes only
 -- when it opens, resolves, reopens, or its evidence or severity changes, so a run that finds
 -- what the last one found writes nothing but its run record; while open, a finding was seen
--- by every evaluation of its check since it opened, which `check_state` dates.
+-- by every evaluation of its check since it opened, which `check_state` dates. A run compares
+-- evidence by its digest, so it never decodes the evidence of findings that did not change.
 CREATE TABLE findings (
     id TEXT PRIMARY KEY,
     check_id TEXT NOT NULL,
@@ -9,6 +10,7 @@ CREATE TABLE findings (
     state TEXT NOT NULL CHECK (state = 'open' OR state = 'resolved'),
     severity TEXT NOT NULL CHECK (severity = 'low' OR severity = 'medium' OR severity = 'high' OR severity = 'critical'),
     evidence TEXT NOT NULL,
+    evidence_digest TEXT NOT NULL,
     opened_at TEXT NOT NULL,
     reopened_at TEXT,
     reopen_count INTEGER NOT NULL CHECK (reopen_count >= 0),
