@@ -548,30 +548,29 @@ pub enum ExceptionCommand {
         format: Format,
     },
     /// Approve a requested exception (the approver role is in keyward.toml)
-    Approve {
-        id: String,
-        #[arg(long, value_name = "EMAIL")]
-        by: String,
-        #[arg(long)]
-        note: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
+    Approve(Decision),
     /// Reject a requested exception
-    Reject {
-        id: String,
-        #[arg(long, value_name = "EMAIL")]
-        by: String,
-        #[arg(long)]
-        note: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
+    Reject(Decision),
     /// Every exception with its state
     List {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+/// An approver's decision on an exception.
+#[derive(Debug, Args)]
+pub struct Decision {
+    /// The exception id (`exc_…`)
+    pub id: String,
+    /// Who decides (an email holding the approver role)
+    #[arg(long, value_name = "EMAIL")]
+    pub by: String,
+    /// Why
+    #[arg(long)]
+    pub note: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// Output for scan findings.

@@ -10,20 +10,8 @@ use keyward_service::findings_out::{self, FindingView, JsonFindings};
 use keyward_service::{ExceptionRequest, Service, Settings};
 
 use crate::args::{CheckFormat, ChecksCommand, ExceptionCommand, Format};
+use crate::commands::json_out;
 use crate::exit::Exit;
-
-macro_rules! out {
-    ($($arg:tt)*) => {
-        writeln!(std::io::stdout().lock(), $($arg)*)?
-    };
-}
-
-fn json_out(v: &impl serde::Serialize) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out)?;
-    Ok(())
-}
 
 fn load(config: Option<&Path>, policies: Option<&Path>) -> Result<(crate::config::Config, Checks)> {
     let config = crate::config::load(config)?;
@@ -346,23 +334,15 @@ pub async fn exception(
                 .await?;
             (e, format)
         }
-        ExceptionCommand::Approve {
-            id,
-            by,
-            note,
-            format,
-        } => (
-            svc.decide_exception(&id, &by, true, note, &policy).await?,
-            format,
+        ExceptionCommand::Approve(d) => (
+            svc.decide_exception(&d.id, &d.by, true, d.note, &policy)
+                .await?,
+            d.format,
         ),
-        ExceptionCommand::Reject {
-            id,
-            by,
-            note,
-            format,
-        } => (
-            svc.decide_exception(&id, &by, false, note, &policy).await?,
-            format,
+        ExceptionCommand::Reject(d) => (
+            svc.decide_exception(&d.id, &d.by, false, d.note, &policy)
+                .await?,
+            d.format,
         ),
         ExceptionCommand::List { format } => {
             let all = svc.list_exceptions().await?;

@@ -16,14 +16,8 @@ use crate::args::{
 use crate::exit::Exit;
 use crate::settings;
 
-/// `println!` that reports a closed stdout as an error instead of panicking.
-macro_rules! out {
-    ($($arg:tt)*) => {
-        writeln!(std::io::stdout().lock(), $($arg)*)?
-    };
-}
-
-fn json_out(v: &impl serde::Serialize) -> Result<()> {
+/// Pretty JSON on stdout.
+pub(crate) fn json_out(v: &impl serde::Serialize) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;

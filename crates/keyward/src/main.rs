@@ -1,5 +1,12 @@
 //! The `keyward` command: a thin front end over `keyward-service`.
 
+/// `println!` that reports a closed stdout as an error instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
 mod args;
 mod checks;
 mod commands;
