@@ -917,7 +917,11 @@ fn reused_across_repositories(s: &Subject, p: &Params, _: DateTime<Utc>) -> Outc
 
 fn shared_by_workloads(s: &Subject, p: &Params, _: DateTime<Utc>) -> Outcome {
     let consumers = s.list("consumers");
-    if consumers.is_empty() {
+    // A CI platform's job token is minted afresh for every job run: its consumers are
+    // workflows, not workloads sharing one identity.
+    if consumers.is_empty()
+        || s.kind == NhiKind::Token && matches!(s.provider.as_str(), "github" | "gitlab")
+    {
         return Outcome::NotApplicable;
     }
     let mut workloads: Vec<String> = consumers

@@ -12,12 +12,20 @@
 //!
 //! [`to_yaml`] and [`manifest_files`] render the declarations as `keyward/v1` manifests and
 //! [`people_csv`] renders the directory, so a demo or benchmark can write them as files.
+//!
+//! [`run`] is `keyward demo`: it writes all of that into a fresh store's directory, together
+//! with the sample sources the real discovery connectors read (an AWS IAM export and credential
+//! report, CloudTrail, Kubernetes manifests and audit logs, GitHub Actions workflows, SSH keys)
+//! and the repositories [`leaked_repositories`] fills with leaked credentials, runs every use
+//! case over them and then the built-in posture checks, so that each OWASP NHI Top 10 risk has
+//! findings that real data produced.
 
 mod leaks;
 mod nhis;
 mod people;
 mod pools;
 mod run;
+mod sources;
 mod yaml;
 
 use chrono::{DateTime, Utc};
@@ -25,7 +33,7 @@ use keyward_model::{DeclaredNhi, DiscoveredNhi, Fingerprinter, Person};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-pub use leaks::leaked_repository;
+pub use leaks::{LeakedRepositories, leaked_repositories};
 pub use people::people_csv;
 pub use run::{DemoReport, run};
 pub use yaml::{manifest_files, to_yaml};

@@ -1,20 +1,28 @@
 //! `keyward demo`: builds the sample estate in a fresh store through the same use cases a user
-//! runs (init, people import, apply, discovery) and judges its posture.
+//! runs (init, people import, apply, discovery, secrets discovery) and judges its posture with
+//! the built-in checks.
+//!
+//! Discovery is of two kinds: the estate's inventory, ingested as it is generated, and sample
+//! sources written as files in their systems' own formats (an AWS IAM export and credential
+//! report, CloudTrail, Kubernetes manifests and audit logs, GitHub Actions workflows, SSH keys)
+//! that the real connectors read, as `keyward discover` runs them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use keyward_connect::Connector;
 use keyward_model::{Clock, DiscoveredNhi};
 use keyward_service::{
-    ApplyReport, ImportReport, IngestReport, IngestSource, Posture, SecretsReport, Service,
-    ServiceError, Settings,
+    ApplyReport, CheckReport, ImportReport, IngestReport, IngestSource, Posture, SecretsReport,
+    Service, ServiceError, Settings,
 };
 use keyward_store::Location;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{EstateSpec, generate, leaked_repository, manifest_files, people_csv};
+use crate::sources::{self, BASTION, CLUSTER, SERVICE_REPOSITORY};
+use crate::{EstateSpec, generate, leaked_repositories, manifest_files, people_csv};
 
 /// What the demo built.
 #[derive(Debug, Clone, Serialize)]
@@ -31,18 +39,91 @@ pub struct DemoReport {
     pub people: ImportReport,
     /// The apply of the declarations.
     pub apply: ApplyReport,
-    /// Each discovery source's ingest.
+    /// Each discovery's ingest: the inventory's by provider (`aws`, `github`, …), the sample
+    /// sources' by connector (`aws-iam-files`, `cloudtrail-files`, `k8s-manifests`,
+    /// `k8s-audit-files`, `ci-files`, `ssh-files`).
     pub discovery: BTreeMap<String, IngestReport>,
+    /// What each connector warned about, by connector (only those that warned).
+    pub discovery_warnings: BTreeMap<String, Vec<String>>,
+    /// The directory of sample sources the connectors read.
+    pub sources: String,
     /// The sample repository with leaked credentials.
     pub sample_repository: String,
-    /// What `discover secrets` recorded from it.
+    /// The second repository scanned, the payments API (its CI files are among the sources).
+    pub service_repository: String,
+    /// What `discover secrets` recorded from both repositories.
     pub secrets: SecretsReport,
     /// The resulting posture.
     pub posture: Posture,
+    /// The built-in checks' run over the finished estate.
+    pub check: CheckReport,
 }
 
 fn io(context: String) -> impl FnOnce(std::io::Error) -> ServiceError {
     move |source| ServiceError::Io { context, source }
+}
+
+/// Writes `files` (relative path and text) under `root`.
+fn write_files(root: &Path, files: &[(String, String)]) -> Result<(), ServiceError> {
+    for (name, text) in files {
+        let path = root.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent.display().to_string()))?;
+        }
+        std::fs::write(&path, text).map_err(io(path.display().to_string()))?;
+    }
+    Ok(())
+}
+
+/// What one connector run recorded, and what it warned about.
+type ConnectorRun = (IngestReport, Vec<String>);
+
+/// Runs `connector` and records its discovery, as `keyward discover` does.
+async fn discover(svc: &Service, connector: &impl Connector) -> Result<ConnectorRun, ServiceError> {
+    let started = svc.now();
+    let d = connector.discover().await.map_err(|e| ServiceError::Io {
+        context: format!("the {} connector", connector.name()),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let report = svc.discover(&d, started).await?;
+    Ok((report, d.warnings))
+}
+
+/// Runs every connector over the sample sources under `src`, keyed by connector name.
+async fn discover_sources(
+    svc: &Service,
+    src: &Path,
+    account: &str,
+) -> Result<Vec<(&'static str, ConnectorRun)>, ServiceError> {
+    let aws = keyward_aws::AwsIamFiles {
+        auth_details: vec![src.join("aws/authorization-details.json")],
+        credential_reports: vec![src.join("aws/credential-report.csv")],
+        account: Some(account.to_owned()),
+    };
+    let trail = keyward_usage::CloudTrailFiles::new(vec![src.join("cloudtrail")]);
+    let manifests = keyward_kube::KubeManifests {
+        cluster: CLUSTER.to_owned(),
+        ..keyward_kube::KubeManifests::new(vec![src.join("kubernetes/manifests")])
+    };
+    let audit = keyward_usage::K8sAuditFiles {
+        cluster: CLUSTER.to_owned(),
+        ..keyward_usage::K8sAuditFiles::new(vec![src.join("kubernetes/audit")])
+    };
+    let ci = keyward_cicd::CiFilesConnector::new(vec![src.join(SERVICE_REPOSITORY)])
+        .with_repository(sources::repository());
+    let ssh = keyward_pki::SshFiles {
+        paths: vec![src.join("ssh")],
+        scope: Some(format!("host:{BASTION}")),
+    };
+    // Inventories before the usage logs that add to what they found.
+    Ok(vec![
+        (aws.name(), discover(svc, &aws).await?),
+        (trail.name(), discover(svc, &trail).await?),
+        (manifests.name(), discover(svc, &manifests).await?),
+        (audit.name(), discover(svc, &audit).await?),
+        (ci.name(), discover(svc, &ci).await?),
+        (ssh.name(), discover(svc, &ssh).await?),
+    ])
 }
 
 /// A directory under `out` that no earlier demo used.
@@ -116,7 +197,8 @@ pub async fn run(
         .apply_paths(std::slice::from_ref(&decl_dir), false)
         .await?;
 
-    let leaked = leaked_repository(&estate.discovered, seed);
+    let leaked = leaked_repositories(&estate, seed);
+    let sample_sources = sources::sources(&estate, seed, clock.now());
     let mut by_provider: BTreeMap<String, Vec<DiscoveredNhi>> = BTreeMap::new();
     for d in estate.discovered {
         by_provider.entry(d.provider.clone()).or_default().push(d);
@@ -136,27 +218,35 @@ pub async fn run(
         };
         discovery.insert(provider, svc.ingest(&src, &items).await?);
     }
-    let repo = dir.join("sample-repo");
-    for (name, text) in leaked {
-        let path = repo.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io(parent.display().to_string()))?;
+    let src = dir.join("sources");
+    write_files(&src, &sample_sources.files)?;
+    let service_repo = src.join(SERVICE_REPOSITORY);
+    write_files(&service_repo, &leaked.payments_api)?;
+    let mut discovery_warnings = BTreeMap::new();
+    for (name, (report, warnings)) in discover_sources(&svc, &src, &sample_sources.account).await? {
+        discovery.insert(name.to_owned(), report);
+        if !warnings.is_empty() {
+            discovery_warnings.insert(name.to_owned(), warnings);
         }
-        std::fs::write(&path, text).map_err(io(path.display().to_string()))?;
     }
+
+    let repo = dir.join("sample-repo");
+    write_files(&repo, &leaked.sample)?;
     let rules = keyward_rules::RuleSet::builtin().map_err(|e| ServiceError::Io {
         context: "the built-in rules".into(),
         source: std::io::Error::other(e.to_string()),
     })?;
     let secrets = svc
         .discover_secrets(
-            std::slice::from_ref(&repo),
+            &[repo.clone(), service_repo.clone()],
             false,
             &rules,
             &keyward_scan::ScanOptions::default(),
         )
         .await?;
     let posture = svc.posture(30).await?;
+    let mut checks = keyward_checks::Checks::builtin()?;
+    let check = svc.check(&mut checks).await?;
     svc.close().await;
     Ok(DemoReport {
         store: store.display().to_string(),
@@ -166,8 +256,12 @@ pub async fn run(
         people: people_report,
         apply,
         discovery,
+        discovery_warnings,
+        sources: src.display().to_string(),
         sample_repository: repo.display().to_string(),
+        service_repository: service_repo.display().to_string(),
         secrets,
         posture,
+        check,
     })
 }

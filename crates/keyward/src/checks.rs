@@ -59,7 +59,7 @@ pub async fn check(
                     shown.push(f);
                     // Keep the most severe: sort and trim as the list grows.
                     if limit > 0 && shown.len() > limit * 4 {
-                        shown.sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity));
+                        shown.sort_by_key(|f| std::cmp::Reverse(f.finding.severity));
                         shown.truncate(limit);
                     }
                 }

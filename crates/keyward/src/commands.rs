@@ -729,6 +729,25 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                         s.linked,
                         s.created_nhis
                     );
+                    let c = &report.check;
+                    let mut risks: Vec<String> = Vec::new();
+                    for n in 1..=10 {
+                        let risk = format!("NHI{n}");
+                        let failing: u64 = c
+                            .checks
+                            .iter()
+                            .filter(|t| t.owasp.as_deref() == Some(risk.as_str()))
+                            .map(|t| t.failed)
+                            .sum();
+                        risks.push(format!("{risk} {failing}"));
+                    }
+                    out!(
+                        "\nPosture checks: {} checks over {} NHIs opened {} findings; failing by OWASP NHI risk: {}",
+                        c.checks.len(),
+                        c.judged,
+                        c.opened,
+                        risks.join(", ")
+                    );
                     out!("\nSample estate written to {}", report.store);
                     out!("Explore it:");
                     out!("  keyward --db {} inventory list --unowned", report.store);
@@ -738,6 +757,11 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                     );
                     out!(
                         "  keyward --db {} inventory list --undeclared",
+                        report.store
+                    );
+                    out!("  keyward --db {} check --fail-on critical", report.store);
+                    out!(
+                        "  keyward --db {} controls --framework iso27001",
                         report.store
                     );
                     out!("  keyward --db {} ledger verify", report.store);

@@ -40,17 +40,16 @@ pub struct ExceptionsConfig {
 impl Config {
     /// The exception policy these settings give.
     pub fn exception_policy(&self) -> keyward_service::ExceptionPolicy {
-        let mut p = keyward_service::ExceptionPolicy::default();
-        p.approvers = self
-            .exceptions
-            .approvers
-            .iter()
-            .map(|a| a.trim().to_ascii_lowercase())
-            .collect();
-        if let Some(d) = self.exceptions.max_days {
-            p.max_days = d;
+        let default = keyward_service::ExceptionPolicy::default();
+        keyward_service::ExceptionPolicy {
+            approvers: self
+                .exceptions
+                .approvers
+                .iter()
+                .map(|a| a.trim().to_ascii_lowercase())
+                .collect(),
+            max_days: self.exceptions.max_days.unwrap_or(default.max_days),
         }
-        p
     }
 
     /// The built-in checks, plus the custom ones in `policies`, with `[checks]` applied. A
