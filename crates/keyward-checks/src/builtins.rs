@@ -3,7 +3,9 @@
 //! match and runs every case against the function here.
 
 use chrono::{DateTime, Utc};
-use keyward_model::{CredentialKind, Environment, LocationSource, NhiKind, UsageState};
+use keyward_model::{
+    CredentialKind, Environment, LocationSource, NhiKind, UsageState, pattern_covers as glob,
+};
 use serde_json::Value;
 
 use crate::paths::PathClass;
@@ -337,28 +339,6 @@ fn unpinned_action_holds_secret(s: &Subject, _: &Params, _: DateTime<Utc>) -> Ou
         .field("unpinned_actions", capped(actions))
         .sources(s.sources_of("unpinned_actions").iter().map(String::as_str)),
     )
-}
-
-/// Whether `value` matches `pattern`, where `*` in the pattern matches any run of characters.
-pub(crate) fn glob(pattern: &str, value: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let Some(first) = parts.next() else {
-        return pattern == value;
-    };
-    let Some(mut rest) = value.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for m in middle {
-        match rest.find(m) {
-            Some(i) => rest = &rest[i + m.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 fn broad_oauth_scopes(s: &Subject, p: &Params, _: DateTime<Utc>) -> Outcome {
@@ -831,7 +811,7 @@ fn used_in(s: &Subject) -> Vec<(Environment, String)> {
         let env = c
             .get("environment")
             .and_then(Value::as_str)
-            .and_then(crate::paths::environment);
+            .and_then(Environment::named_in);
         if let Some(e) = env {
             out.push((e, str_of(c, "name").to_owned()));
         }
@@ -1072,22 +1052,4 @@ fn no_backup_owner(s: &Subject, p: &Params, _: DateTime<Utc>) -> Outcome {
             .field("environment", s.environment.as_str())
             .source("register")
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn globs() {
-        assert!(glob("s3:*", "s3:GetObject"));
-        assert!(glob("*", "anything"));
-        assert!(glob("*.ReadWrite.All", "Files.ReadWrite.All"));
-        assert!(glob("s3:Get*Acl", "s3:GetObjectAcl"));
-        assert!(glob("exact", "exact"));
-        assert!(!glob("exact", "exactly"));
-        assert!(!glob("s3:*", "ec2:RunInstances"));
-        assert!(!glob("a*b*c", "a-c"));
-        assert!(!glob("ab*ba", "aba"));
-    }
 }

@@ -43,7 +43,6 @@ struct PathsFile {
     test: Patterns,
     docs: Patterns,
     config: Patterns,
-    environments: Vec<EnvWords>,
 }
 
 /// Ways a class shows in a path, all compared lower-case.
@@ -60,13 +59,6 @@ struct Patterns {
     dirs: Vec<String>,
     /// Path fragments (`.github/workflows/`).
     contains: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnvWords {
-    environment: Environment,
-    words: Vec<String>,
 }
 
 const PATHS: &str = include_str!("../../../data/path-classes.yaml");
@@ -117,28 +109,23 @@ pub fn classify(path: &str) -> PathClass {
 }
 
 /// The environment a path names by a whole word of it (`config/prod/db.yaml`,
-/// `.env.staging`, `values-dev.yaml`), when exactly one is named.
+/// `.env.staging`, `values-dev.yaml`), when exactly one is named. The word `test` is left
+/// out: in a path it names test code, not a test environment.
 pub fn environment(path: &str) -> Option<Environment> {
-    let t = TABLE.as_ref().ok()?;
-    let lower = path.to_ascii_lowercase();
     let mut found = None;
-    for word in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
-        for e in &t.environments {
-            if e.words.iter().any(|w| w == word) {
-                match found {
-                    None => found = Some(e.environment),
-                    Some(f) if f == e.environment => {}
-                    Some(_) => return None,
-                }
+    for word in path.split(|c: char| !c.is_ascii_alphanumeric()) {
+        if word.eq_ignore_ascii_case("test") {
+            continue;
+        }
+        if let Some(e) = Environment::from_word(word) {
+            match found {
+                None => found = Some(e),
+                Some(f) if f == e => {}
+                Some(_) => return None,
             }
         }
     }
     found
-}
-
-/// Whether an environment is production.
-pub fn is_production(e: Environment) -> bool {
-    e == Environment::Production
 }
 
 #[cfg(test)]

@@ -101,15 +101,7 @@ pub(crate) fn set_true(facts: &mut Facts, key: &str, cond: bool) {
 /// The environment a GitHub or GitLab environment's name stands for, by its words:
 /// `prod`, `production-eu`, `staging`, `dev`, `qa`…
 pub(crate) fn environment_of(name: &str) -> Option<Environment> {
-    name.to_ascii_lowercase()
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .find_map(|word| match word {
-            "prod" | "production" | "prd" | "live" => Some(Environment::Production),
-            "staging" | "stage" | "stg" | "preprod" | "uat" => Some(Environment::Staging),
-            "dev" | "development" | "develop" => Some(Environment::Development),
-            "test" | "testing" | "qa" => Some(Environment::Test),
-            _ => None,
-        })
+    Environment::named_in(name)
 }
 
 /// The environment of an NHI from its consumers' environments: one when every consumer runs

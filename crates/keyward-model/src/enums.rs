@@ -123,6 +123,27 @@ string_enum! {
     }
 }
 
+impl Environment {
+    /// The environment one word of a name stands for (`prod`, `stg`, `uat`, `qa`…), compared
+    /// lower-case: the one vocabulary CI environment names, paths and tags are read with.
+    pub fn from_word(word: &str) -> Option<Self> {
+        match word.to_ascii_lowercase().as_str() {
+            "prod" | "production" | "prd" | "live" => Some(Self::Production),
+            "staging" | "stage" | "stg" | "preprod" | "uat" => Some(Self::Staging),
+            "dev" | "development" | "develop" => Some(Self::Development),
+            "test" | "testing" | "qa" => Some(Self::Test),
+            _ => None,
+        }
+    }
+
+    /// The environment the first such word of `name` stands for (`production-eu`,
+    /// `deploy/staging`), splitting at anything not a letter or digit.
+    pub fn named_in(name: &str) -> Option<Self> {
+        name.split(|c: char| !c.is_ascii_alphanumeric())
+            .find_map(Self::from_word)
+    }
+}
+
 string_enum! {
     /// The lifecycle status of an NHI.
     NhiStatus, "status" {

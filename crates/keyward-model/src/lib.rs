@@ -13,6 +13,7 @@ mod finding;
 mod location;
 mod nhi;
 mod owner;
+mod pattern;
 mod person;
 mod secret;
 
@@ -28,5 +29,6 @@ pub use nhi::{
     Cadence, CadenceError, Credential, DeclaredNhi, IdGenerator, Nhi, NhiId, Observation,
 };
 pub use owner::{OwnerRef, OwnerRefError};
+pub use pattern::pattern_covers;
 pub use person::Person;
 pub use secret::{FingerprintKey, Fingerprinter, SecretValue, preview};
