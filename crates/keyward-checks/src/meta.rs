@@ -138,39 +138,22 @@ pub(crate) struct CheckFile {
 
 /// Parses one check file; `origin` names it in errors.
 pub(crate) fn parse_file(origin: &str, text: &str) -> Result<Vec<(CheckMeta, usize)>, CheckError> {
-    let file: CheckFile = serde_saphyr::from_str(text).map_err(|e| CheckError::Data {
-        file: origin.to_owned(),
-        line: line_of_error(&e.to_string()),
-        field: String::new(),
-        reason: e.to_string(),
+    let file: CheckFile = serde_saphyr::from_str(text).map_err(|e| {
+        let (line, reason) = keyward_manifest::located(&e.to_string());
+        CheckError::Data {
+            file: origin.to_owned(),
+            line,
+            field: String::new(),
+            reason,
+        }
     })?;
     let mut out = Vec::with_capacity(file.checks.len());
     for meta in file.checks {
-        let line = text
-            .lines()
-            .position(|l| {
-                l.trim_start()
-                    .trim_start_matches("- ")
-                    .trim()
-                    .strip_prefix("id:")
-                    .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == meta.id)
-            })
-            .map_or(0, |i| i + 1);
+        let line = keyward_manifest::id_line(text, &meta.id);
         validate(origin, line, &meta)?;
         out.push((meta, line));
     }
     Ok(out)
-}
-
-fn line_of_error(msg: &str) -> usize {
-    msg.split("line ")
-        .nth(1)
-        .and_then(|rest| {
-            rest.split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn is_id(s: &str) -> bool {

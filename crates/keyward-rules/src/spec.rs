@@ -79,7 +79,7 @@ pub(crate) struct RuleSpec {
 /// Parses one rule file; `label` names it in errors.
 pub(crate) fn parse(label: &str, text: &str) -> Result<Vec<(RuleSpec, usize)>, ManifestError> {
     let file: RuleFile = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, reason) = located(&e.to_string());
+        let (line, reason) = keyward_manifest::located(&e.to_string());
         ManifestError {
             file: label.to_owned(),
             line,
@@ -91,45 +91,10 @@ pub(crate) fn parse(label: &str, text: &str) -> Result<Vec<(RuleSpec, usize)>, M
         .rules
         .into_iter()
         .map(|r| {
-            let line = id_line(text, &r.id);
+            let line = keyward_manifest::id_line(text, &r.id);
             (r, line)
         })
         .collect())
-}
-
-/// Splits a parser message into the line it names and the rest, lower-cased first letter.
-fn located(msg: &str) -> (usize, String) {
-    let first = msg.lines().next().unwrap_or(msg).trim();
-    let line = first
-        .split("line ")
-        .nth(1)
-        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    // `error: line 11 column 5: unknown field …` → `unknown field …`
-    let rest = first.trim_start_matches("error: ");
-    let rest = match rest.strip_prefix("line ") {
-        Some(r) => r.split_once(": ").map_or(rest, |(_, tail)| tail),
-        None => rest,
-    };
-    let mut reason = rest.to_owned();
-    if let Some(c) = reason.get(..1) {
-        let lower = c.to_lowercase();
-        reason.replace_range(..1, &lower);
-    }
-    (line, reason)
-}
-
-/// The line that declares rule `id`, for messages about the rule as a whole (0 if not found).
-fn id_line(text: &str, id: &str) -> usize {
-    text.lines()
-        .position(|l| {
-            let t = l.trim_start().trim_start_matches("- ").trim_start();
-            t.strip_prefix("id:")
-                .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'') == id)
-                .unwrap_or(false)
-        })
-        .map_or(0, |i| i + 1)
 }
 
 #[cfg(test)]
