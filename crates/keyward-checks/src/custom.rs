@@ -2,20 +2,15 @@
 //! `data.params`, and each member of the module's `deny` set is a violation.
 
 use chrono::{DateTime, Utc};
-use keyward_rego::{RegoCheck, Verdict};
+use keyward_rego::{PreparedInput, RegoCheck, Verdict};
 
 use crate::{CheckError, Evidence, Outcome, Params, Subject};
 
-/// Evaluates one custom check on one NHI.
-pub(crate) fn evaluate(
-    rego: &mut RegoCheck,
-    id: &str,
-    subject: &Subject,
-    params: &Params,
-    now: DateTime<Utc>,
-) -> Result<Outcome, CheckError> {
+/// The NHI as Rego's `input`: the subject with `now` added, converted once for every custom
+/// check that judges it.
+pub(crate) fn input(subject: &Subject, now: DateTime<Utc>) -> Result<PreparedInput, CheckError> {
     let mut input = serde_json::to_value(subject)
-        .map_err(|e| CheckError::Rego(format!("check `{id}`: cannot encode the NHI: {e}")))?;
+        .map_err(|e| CheckError::Rego(format!("cannot encode NHI {} for Rego: {e}", subject.id)))?;
     if let Some(o) = input.as_object_mut() {
         o.insert(
             "now".into(),
@@ -23,8 +18,19 @@ pub(crate) fn evaluate(
                 .into(),
         );
     }
+    Ok(PreparedInput::new(&input))
+}
+
+/// Evaluates one custom check on one NHI's prepared input.
+pub(crate) fn evaluate(
+    rego: &mut RegoCheck,
+    id: &str,
+    subject: &Subject,
+    input: &PreparedInput,
+    params: &Params,
+) -> Result<Outcome, CheckError> {
     let verdict = rego
-        .evaluate(&input, &params.to_json())
+        .evaluate_prepared(input, &params.to_json())
         .map_err(|e| CheckError::Rego(format!("check `{id}` on {}: {e}", subject.id)))?;
     Ok(match verdict {
         Verdict::NotApplicable => Outcome::NotApplicable,

@@ -86,25 +86,38 @@ impl Check {
         matches!(self.imp, Imp::Rego(_))
     }
 
+    /// The controls it counts towards, as `(framework, id)`: its OWASP risk by the catalogue's
+    /// id (`NHI1:2025`), its Annex A controls and its CSF subcategories.
+    pub fn control_keys(&self) -> Vec<(&'static str, String)> {
+        let catalog = keyward_catalog::Catalog::embedded().ok();
+        let owasp = self.meta.owasp.iter().map(|o| {
+            let id = catalog.and_then(|c| c.normalize_owasp(o)).unwrap_or(o);
+            ("owasp-nhi", id.to_owned())
+        });
+        let iso = self.meta.iso27001.iter().map(|i| ("iso27001", i.clone()));
+        let csf = self.meta.nist_csf.iter().map(|i| ("nist-csf", i.clone()));
+        let mut keys: Vec<(&'static str, String)> = Vec::new();
+        for k in owasp.chain(iso).chain(csf) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys
+    }
+
     /// Its parameters in `environment`.
     pub fn params(&self, environment: Environment) -> &Params {
         &self.params[env_index(environment)]
     }
 
-    /// Judges one NHI at `now` with `params`.
+    /// Judges one NHI at `now` with `params` (a test case's).
     pub fn evaluate_with(
         &mut self,
         subject: &Subject,
         params: &Params,
         now: DateTime<Utc>,
     ) -> Result<Outcome, CheckError> {
-        if !subject.is_live() {
-            return Ok(Outcome::NotApplicable);
-        }
-        match &mut self.imp {
-            Imp::Builtin(f) => Ok(f(subject, params, now)),
-            Imp::Rego(r) => crate::custom::evaluate(r, &self.meta.id, subject, params, now),
-        }
+        self.judge(&mut Input::new(subject, now), Some(params))
     }
 
     /// Judges one NHI at `now` with the parameters of its environment.
@@ -113,28 +126,54 @@ impl Check {
         subject: &Subject,
         now: DateTime<Utc>,
     ) -> Result<Outcome, CheckError> {
-        let params = self.params[env_index(subject.environment)].clone();
-        self.evaluate_with(subject, &params, now)
+        self.judge(&mut Input::new(subject, now), None)
     }
 
-    /// Judges one NHI with the parameters of its environment, without copying them (built-ins
-    /// only; a custom check goes through [`Self::evaluate`]).
-    fn evaluate_fast(
+    /// Judges `input`'s NHI with `params`, or else the parameters of its environment.
+    fn judge(
         &mut self,
-        subject: &Subject,
-        now: DateTime<Utc>,
+        input: &mut Input<'_>,
+        params: Option<&Params>,
     ) -> Result<Outcome, CheckError> {
+        let subject = input.subject;
         if !subject.is_live() {
             return Ok(Outcome::NotApplicable);
         }
-        match &self.imp {
-            Imp::Builtin(f) => Ok(f(
-                subject,
-                &self.params[env_index(subject.environment)],
-                now,
-            )),
-            Imp::Rego(_) => self.evaluate(subject, now),
+        let params = params.unwrap_or(&self.params[env_index(subject.environment)]);
+        match &mut self.imp {
+            Imp::Builtin(f) => Ok(f(subject, params, input.now)),
+            Imp::Rego(r) => {
+                let prepared = input.prepared()?;
+                crate::custom::evaluate(r, &self.meta.id, subject, prepared, params)
+            }
         }
+    }
+}
+
+/// One NHI as checks judge it, with its Rego input made the first time a custom check needs
+/// it and shared by the rest.
+struct Input<'a> {
+    subject: &'a Subject,
+    now: DateTime<Utc>,
+    prepared: Option<keyward_rego::PreparedInput>,
+}
+
+impl<'a> Input<'a> {
+    fn new(subject: &'a Subject, now: DateTime<Utc>) -> Self {
+        Self {
+            subject,
+            now,
+            prepared: None,
+        }
+    }
+
+    fn prepared(&mut self) -> Result<&keyward_rego::PreparedInput, CheckError> {
+        if self.prepared.is_none() {
+            self.prepared = Some(crate::custom::input(self.subject, self.now)?);
+        }
+        self.prepared
+            .as_ref()
+            .ok_or_else(|| CheckError::Rego("the NHI's input was not prepared".into()))
     }
 }
 
@@ -354,8 +393,9 @@ impl Checks {
         now: DateTime<Utc>,
         mut each: impl FnMut(&Check, Outcome),
     ) -> Result<(), CheckError> {
+        let mut input = Input::new(subject, now);
         for c in self.checks.iter_mut().filter(|c| c.enabled) {
-            let o = c.evaluate_fast(subject, now)?;
+            let o = c.judge(&mut input, None)?;
             each(c, o);
         }
         Ok(())

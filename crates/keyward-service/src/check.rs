@@ -144,29 +144,32 @@ struct ControlMap {
 }
 
 impl ControlMap {
-    fn new(checks: &[&Check]) -> Self {
+    fn new<'a>(checks: impl Iterator<Item = &'a Check>) -> Self {
         let mut keys: Vec<(String, String)> = Vec::new();
         let mut index: HashMap<(String, String), usize> = HashMap::new();
         let mut of_check = Vec::new();
         for c in checks {
-            let mut mine = Vec::new();
-            let owasp = c.meta.owasp.iter().map(|o| ("owasp-nhi", o.clone()));
-            let iso = c.meta.iso27001.iter().map(|i| ("iso27001", i.clone()));
-            let csf = c.meta.nist_csf.iter().map(|i| ("nist-csf", i.clone()));
-            for (fw, id) in owasp.chain(iso).chain(csf) {
-                let key = (fw.to_owned(), id);
-                let i = *index.entry(key.clone()).or_insert_with(|| {
-                    keys.push(key);
-                    keys.len() - 1
-                });
-                if !mine.contains(&i) {
-                    mine.push(i);
-                }
-            }
+            let mine = c
+                .control_keys()
+                .into_iter()
+                .map(|(fw, id)| {
+                    let key = (fw.to_owned(), id);
+                    *index.entry(key.clone()).or_insert_with(|| {
+                        keys.push(key);
+                        keys.len() - 1
+                    })
+                })
+                .collect();
             of_check.push(mine);
         }
         Self { keys, of_check }
     }
+}
+
+/// What a run keeps of each enabled check while the checks themselves are busy judging.
+struct Judged {
+    id: String,
+    severity: Severity,
 }
 
 /// One NHI's changed findings, for its ledger entry.
@@ -286,16 +289,21 @@ impl Service {
         let directory = Directory::new(self.store.people().await?);
         let states = self.store.check_states().await?;
 
-        let enabled: Vec<Check> = checks.enabled().cloned().collect();
-        let refs: Vec<&Check> = enabled.iter().collect();
-        let controls = ControlMap::new(&refs);
-        let index: HashMap<&str, usize> = enabled
+        let enabled: Vec<Judged> = checks
+            .enabled()
+            .map(|c| Judged {
+                id: c.id().to_owned(),
+                severity: c.severity,
+            })
+            .collect();
+        let controls = ControlMap::new(checks.enabled());
+        let index: HashMap<String, usize> = enabled
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.id(), i))
+            .map(|(i, c)| (c.id.clone(), i))
             .collect();
-        let mut tallies: Vec<CheckTally> = enabled
-            .iter()
+        let mut tallies: Vec<CheckTally> = checks
+            .enabled()
             .map(|c| CheckTally {
                 id: c.id().to_owned(),
                 title: c.meta.title.clone(),
@@ -363,12 +371,12 @@ impl Service {
                         continue;
                     };
                     let check = &enabled[i];
-                    let before = stored.iter().find(|f| f.check_id == check.id());
+                    let before = stored.iter().find(|f| f.check_id == check.id.as_str());
                     let t = &mut tallies[i];
                     let accepted = matches!(outcome, Outcome::Fail(_))
                         && !in_force.is_empty()
                         && in_force.contains_key(&before.map_or_else(
-                            || Finding::id_for(check.id(), &nhi_id),
+                            || Finding::id_for(check.id.as_str(), &nhi_id),
                             |f| f.id.clone(),
                         ));
                     let mark = match &outcome {
@@ -388,7 +396,7 @@ impl Service {
                             }
                             if let Some(f) = before.filter(|f| f.state == FindingState::Open) {
                                 let last_seen =
-                                    states.get(check.id()).map_or(f.last_seen_at, |(_, at)| *at);
+                                    states.get(check.id.as_str()).map_or(f.last_seen_at, |(_, at)| *at);
                                 t.resolved += 1;
                                 changes.resolved.push(Change {
                                     finding: f.id.clone(),
@@ -419,10 +427,10 @@ impl Service {
                                 serde_json::from_str(&encoded).unwrap_or_default();
                             let mut f = Finding {
                                 id: before.map_or_else(
-                                    || Finding::id_for(check.id(), &nhi_id),
+                                    || Finding::id_for(check.id.as_str(), &nhi_id),
                                     |b| b.id.clone(),
                                 ),
-                                check_id: check.id().to_owned(),
+                                check_id: check.id.as_str().to_owned(),
                                 nhi_id: nhi_id.clone(),
                                 state: FindingState::Open,
                                 severity: check.severity,
@@ -487,12 +495,12 @@ impl Service {
         self.flush_findings(&mut tx, &mut writes, &mut resolves, &mut entries)
             .await?;
 
-        let evaluated: Vec<String> = enabled.iter().map(|c| c.id().to_owned()).collect();
+        let evaluated: Vec<String> = enabled.into_iter().map(|c| c.id).collect();
         tx.set_check_state(&evaluated, &run_id).await?;
         report.checks = tallies;
         report.controls = control_tallies;
-        let parameters: serde_json::Map<String, serde_json::Value> = enabled
-            .iter()
+        let parameters: serde_json::Map<String, serde_json::Value> = checks
+            .enabled()
             .filter(|c| !c.meta.parameters.is_empty())
             .map(|c| {
                 let per_env: serde_json::Map<String, serde_json::Value> =

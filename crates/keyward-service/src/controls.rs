@@ -74,29 +74,8 @@ impl Service {
             .collect();
         let mut mapped: HashMap<(&'static str, String), Vec<String>> = HashMap::new();
         for c in checks.enabled() {
-            let id = c.id().to_owned();
-            if let Some(o) = c
-                .meta
-                .owasp
-                .as_ref()
-                .and_then(|o| catalog.normalize_owasp(o))
-            {
-                mapped
-                    .entry(("owasp-nhi", o.to_owned()))
-                    .or_default()
-                    .push(id.clone());
-            }
-            for i in &c.meta.iso27001 {
-                mapped
-                    .entry(("iso27001", i.clone()))
-                    .or_default()
-                    .push(id.clone());
-            }
-            for i in &c.meta.nist_csf {
-                mapped
-                    .entry(("nist-csf", i.clone()))
-                    .or_default()
-                    .push(id.clone());
+            for key in c.control_keys() {
+                mapped.entry(key).or_default().push(c.id().to_owned());
             }
         }
         let now = self.now();
@@ -109,11 +88,8 @@ impl Service {
             }
         }
         let tally_key = |fw: &str, id: &str| {
-            // The run keys OWASP risks as the checks write them (`NHI1`).
-            let short = id.split(':').next().unwrap_or(id);
             tallies
                 .get(&(fw.to_owned(), id.to_owned()))
-                .or_else(|| tallies.get(&(fw.to_owned(), short.to_owned())))
                 .cloned()
                 .unwrap_or_default()
         };

@@ -242,7 +242,7 @@ pub async fn controls(
                         "\n{:<10} {:<40} {:>6} {:>6} {:>6} {:>5}  {}",
                         c.framework,
                         "control",
-                        "scope",
+                        "NHIs",
                         "pass",
                         "fail",
                         "exc",
