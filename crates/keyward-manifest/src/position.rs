@@ -36,4 +36,3 @@ pub fn id_line(text: &str, id: &str) -> usize {
         })
         .map_or(0, |i| i + 1)
 }
-

@@ -395,8 +395,9 @@ impl Service {
                                 t.passed += 1;
                             }
                             if let Some(f) = before.filter(|f| f.state == FindingState::Open) {
-                                let last_seen =
-                                    states.get(check.id.as_str()).map_or(f.last_seen_at, |(_, at)| *at);
+                                let last_seen = states
+                                    .get(check.id.as_str())
+                                    .map_or(f.last_seen_at, |(_, at)| *at);
                                 t.resolved += 1;
                                 changes.resolved.push(Change {
                                     finding: f.id.clone(),
