@@ -99,6 +99,106 @@ pub struct CheckReport {
     pub checks: Vec<CheckTally>,
     /// Per control.
     pub controls: Vec<ControlTally>,
+    /// The ids of the most severe open findings without an exception, as many as asked for,
+    /// most severe first (then by check and NHI name).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub most_severe: Vec<String>,
+}
+
+impl CheckReport {
+    /// Open findings of this run's checks.
+    pub fn open(&self) -> u64 {
+        self.checks.iter().map(|c| c.failed).sum()
+    }
+
+    /// Open findings of this run's checks at `at_least` severity or higher with no exception
+    /// in force (all of them when `None`).
+    pub fn unaccepted(&self, at_least: Option<Severity>) -> u64 {
+        self.checks
+            .iter()
+            .filter(|c| {
+                at_least.is_none_or(|t| c.severity.parse::<Severity>().is_ok_and(|s| s >= t))
+            })
+            .map(|c| c.failed - c.accepted)
+            .sum()
+    }
+}
+
+/// What a check run reports besides its tallies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// How many of the most severe unaccepted findings to name in the report.
+    pub most_severe: usize,
+}
+
+/// One candidate for the report's most severe findings; the greatest is shown last.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Ranked {
+    severity: std::cmp::Reverse<Severity>,
+    check: String,
+    name: String,
+    nhi: String,
+    finding: String,
+}
+
+/// Keeps the `keep` most severe findings seen.
+struct MostSevere {
+    keep: usize,
+    heap: std::collections::BinaryHeap<Ranked>,
+}
+
+impl MostSevere {
+    fn new(keep: usize) -> Self {
+        Self {
+            keep,
+            heap: std::collections::BinaryHeap::with_capacity(keep + 1),
+        }
+    }
+
+    /// Offers a finding; its id is only made when it is kept.
+    fn offer(
+        &mut self,
+        severity: Severity,
+        check: &str,
+        name: &str,
+        nhi: &str,
+        id: impl FnOnce() -> String,
+    ) {
+        if self.keep == 0 {
+            return;
+        }
+        let key = (std::cmp::Reverse(severity), check, name, nhi);
+        if self.heap.len() == self.keep
+            && self.heap.peek().is_some_and(|top| {
+                key >= (
+                    top.severity,
+                    top.check.as_str(),
+                    top.name.as_str(),
+                    top.nhi.as_str(),
+                )
+            })
+        {
+            return;
+        }
+        self.heap.push(Ranked {
+            severity: key.0,
+            check: check.to_owned(),
+            name: name.to_owned(),
+            nhi: nhi.to_owned(),
+            finding: id(),
+        });
+        if self.heap.len() > self.keep {
+            self.heap.pop();
+        }
+    }
+
+    fn into_ids(self) -> Vec<String> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.finding)
+            .collect()
+    }
 }
 
 /// How a person owner stands, from the people directory.
@@ -280,6 +380,15 @@ fn subject(nhi: Nhi, batch: &mut CheckBatch, directory: &Directory) -> Subject {
 impl Service {
     /// Runs every enabled check in `checks` over the register and stores the findings.
     pub async fn check(&self, checks: &mut Checks) -> Result<CheckReport, ServiceError> {
+        self.check_with(checks, CheckOptions::default()).await
+    }
+
+    /// [`Self::check`], reporting as `options` asks.
+    pub async fn check_with(
+        &self,
+        checks: &mut Checks,
+        options: CheckOptions,
+    ) -> Result<CheckReport, ServiceError> {
         let started = self.now();
         let mut tx = self.begin().await?;
         let now = tx.now();
@@ -337,7 +446,9 @@ impl Service {
             exceptions_expired,
             checks: Vec::new(),
             controls: Vec::new(),
+            most_severe: Vec::new(),
         };
+        let mut most_severe = MostSevere::new(options.most_severe);
         let mut writes: Vec<Finding> = Vec::new();
         let mut resolves: Vec<(String, DateTime<Utc>)> = Vec::new();
         let mut entries: Vec<NewEntry> = Vec::new();
@@ -413,6 +524,19 @@ impl Service {
                             t.failed += 1;
                             if mark == 2 {
                                 t.accepted += 1;
+                            } else {
+                                most_severe.offer(
+                                    check.severity,
+                                    &check.id,
+                                    &s.name,
+                                    &nhi_id.0,
+                                    || {
+                                        before.map_or_else(
+                                            || Finding::id_for(check.id.as_str(), &nhi_id),
+                                            |f| f.id.clone(),
+                                        )
+                                    },
+                                );
                             }
                             let encoded = canonical(&e)?;
                             let digest = keyward_model::evidence_digest(&encoded);
@@ -500,6 +624,7 @@ impl Service {
         tx.set_check_state(&evaluated, &run_id).await?;
         report.checks = tallies;
         report.controls = control_tallies;
+        report.most_severe = most_severe.into_ids();
         let parameters: serde_json::Map<String, serde_json::Value> = checks
             .enabled()
             .filter(|c| !c.meta.parameters.is_empty())

@@ -52,10 +52,51 @@ impl FindingView {
 }
 
 impl Service {
-    /// Streams the open findings of the checks in `checks` to `each`, by NHI then check.
+    /// Streams the open findings of the enabled checks in `checks` to `each`, by NHI then
+    /// check. Findings of checks that are off or not loaded are left out: no run keeps them
+    /// current.
     pub async fn for_each_open_finding(
         &self,
         checks: &Checks,
+        each: impl FnMut(FindingView) -> Result<(), ServiceError>,
+    ) -> Result<u64, ServiceError> {
+        let filter = FindingFilter {
+            open_only: true,
+            ..FindingFilter::default()
+        };
+        self.for_each_finding_view(checks, &filter, each).await
+    }
+
+    /// The findings with these ids, in the order given (ones not found, or of checks that are
+    /// off or not loaded, left out): for instance a run's [`CheckReport::most_severe`].
+    pub async fn findings_by_id(
+        &self,
+        checks: &Checks,
+        ids: &[String],
+    ) -> Result<Vec<FindingView>, ServiceError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found: HashMap<String, FindingView> = HashMap::with_capacity(ids.len());
+        // Bound values per statement stay well under either database's limit.
+        for chunk in ids.chunks(500) {
+            let filter = FindingFilter {
+                ids: chunk.to_vec(),
+                ..FindingFilter::default()
+            };
+            self.for_each_finding_view(checks, &filter, |f| {
+                found.insert(f.finding.id.clone(), f);
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    async fn for_each_finding_view(
+        &self,
+        checks: &Checks,
+        filter: &FindingFilter,
         mut each: impl FnMut(FindingView) -> Result<(), ServiceError>,
     ) -> Result<u64, ServiceError> {
         let now = self.now();
@@ -68,15 +109,11 @@ impl Service {
             .filter(|e| e.in_force(now))
             .map(|e| (e.finding_id.clone(), e))
             .collect();
-        let meta: HashMap<&str, &Check> = checks.all().iter().map(|c| (c.id(), c)).collect();
-        let filter = FindingFilter {
-            open_only: true,
-            ..FindingFilter::default()
-        };
+        let meta: HashMap<&str, &Check> = checks.enabled().map(|c| (c.id(), c)).collect();
         self.store
-            .for_each_finding(&filter, |mut f: Finding, nhi: FindingNhi| {
+            .for_each_finding(filter, |mut f: Finding, nhi: FindingNhi| {
                 let Some(c) = meta.get(f.check_id.as_str()) else {
-                    // A custom check not loaded this time: its findings are not reported.
+                    // A check that is off, or a custom check not loaded this time.
                     return Ok(());
                 };
                 if let Some((_, at)) = states.get(&f.check_id) {

@@ -21,7 +21,7 @@ mod secrets;
 mod service;
 
 pub use apply::ApplyReport;
-pub use check::{CheckReport, CheckTally, ControlTally};
+pub use check::{CheckOptions, CheckReport, CheckTally, ControlTally};
 pub use controls::{ControlView, ControlsReport};
 pub use error::ServiceError;
 pub use exceptions::{ExceptionPolicy, ExceptionRequest, ExceptionView};

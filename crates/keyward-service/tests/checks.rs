@@ -1,6 +1,6 @@
 use keyward_checks::Checks;
 use keyward_model::{ExceptionState, Finding, FindingState};
-use keyward_service::{ExceptionPolicy, ExceptionRequest, Service, ServiceError};
+use keyward_service::{CheckOptions, ExceptionPolicy, ExceptionRequest, Service, ServiceError};
 use keyward_store::testing::backends;
 use serde_json::json;
 
@@ -184,8 +184,17 @@ async fn an_exception_suppresses_its_finding_until_it_expires_then_the_finding_r
         assert_eq!(approved.state, ExceptionState::Approved);
         assert_eq!(approved.decided_by.as_deref(), Some("carol@example.com"));
 
-        let run = svc.check(&mut checks()).await.unwrap();
+        let run = svc
+            .check_with(&mut checks(), CheckOptions { most_severe: 100 })
+            .await
+            .unwrap();
         assert_eq!(tally(&run, "admin-permissions").accepted, 1);
+        assert_eq!(run.unaccepted(None), run.open() - 1);
+        assert!(!run.most_severe.is_empty());
+        assert!(
+            !run.most_severe.contains(&fid),
+            "accepted findings are not ranked"
+        );
         let mut suppressed = false;
         svc.for_each_open_finding(&checks(), |f| {
             if f.finding.id == fid {
@@ -228,6 +237,63 @@ async fn an_exception_suppresses_its_finding_until_it_expires_then_the_finding_r
         );
         assert!(later.verify_ledger(None).await.unwrap().ok);
         later.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_run_names_its_most_severe_findings_as_a_full_listing_ranks_them() {
+    for ts in backends().await {
+        let dir = ts.dir.path().to_path_buf();
+        let svc = service(&ts, NOW).await;
+        svc.apply_paths(&[write(&dir, "a.yaml", PAYMENTS)], false)
+            .await
+            .unwrap();
+        with_admin(&svc, true).await;
+        let mut set = checks();
+        let mut all = Vec::new();
+        let full = svc.check(&mut set).await.unwrap();
+        assert!(full.most_severe.is_empty(), "none asked for");
+        svc.for_each_open_finding(&set, |f| {
+            all.push(f);
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert!(all.len() >= 3, "{}", all.len());
+        assert_eq!(full.open(), all.len() as u64);
+        all.sort_by(|a, b| {
+            (
+                std::cmp::Reverse(a.finding.severity),
+                &a.finding.check_id,
+                &a.nhi.name,
+            )
+                .cmp(&(
+                    std::cmp::Reverse(b.finding.severity),
+                    &b.finding.check_id,
+                    &b.nhi.name,
+                ))
+        });
+        let high = all
+            .iter()
+            .filter(|f| f.finding.severity >= keyward_model::Severity::High)
+            .count() as u64;
+        assert_eq!(full.unaccepted(Some(keyward_model::Severity::High)), high);
+        for keep in [1, 2, all.len(), all.len() + 5] {
+            let run = svc
+                .check_with(&mut set, CheckOptions { most_severe: keep })
+                .await
+                .unwrap();
+            let expected: Vec<&str> = all
+                .iter()
+                .take(keep)
+                .map(|f| f.finding.id.as_str())
+                .collect();
+            assert_eq!(run.most_severe, expected, "{keep} on {}", ts.backend());
+            let views = svc.findings_by_id(&set, &run.most_severe).await.unwrap();
+            let ids: Vec<&str> = views.iter().map(|f| f.finding.id.as_str()).collect();
+            assert_eq!(ids, expected, "in the order asked");
+        }
+        svc.close().await;
     }
 }
 

@@ -206,6 +206,8 @@ pub struct FindingFilter {
     pub check: Option<String>,
     /// Only this NHI's.
     pub nhi: Option<String>,
+    /// Only these, when not empty.
+    pub ids: Vec<String>,
 }
 
 impl Store {
@@ -213,6 +215,11 @@ impl Store {
     /// observations, credentials, credentials' locations and stored findings, read two batches
     /// ahead while the caller evaluates.
     pub fn check_batches(&self, now: DateTime<Utc>) -> Result<CheckBatches, StoreError> {
+        if let Some(path) = self.sqlite_path()? {
+            return Ok(CheckBatches {
+                rx: crate::sqlite_read::check_batches(path),
+            });
+        }
         let mut nhis = self.nhi_batches_for(&NhiFilter::default(), now)?;
         let (tx, rx) = mpsc::channel(2);
         let store = self.clone();
@@ -335,6 +342,16 @@ impl Store {
     {
         use futures_util::TryStreamExt as _;
         let mut n = 0;
+        if let Some(path) = self.sqlite_path()? {
+            let mut batches = crate::sqlite_read::findings(path, filter);
+            while let Some(batch) = batches.recv().await {
+                for (f, nhi) in batch? {
+                    each(f, nhi)?;
+                    n += 1;
+                }
+            }
+            return Ok(n);
+        }
         dispatch!(&self.pool, p, DB => {
             let cols: Vec<String> = FINDING_COLUMNS.split(", ").map(|c| format!("f.{}", c.trim())).collect();
             let mut qb = sqlx::QueryBuilder::<DB>::new(format!(
@@ -351,6 +368,14 @@ impl Store {
             }
             if let Some(nhi) = &filter.nhi {
                 qb.push(" AND f.nhi_id = ").push_bind(nhi.clone());
+            }
+            if !filter.ids.is_empty() {
+                qb.push(" AND f.id IN (");
+                let mut ids = qb.separated(", ");
+                for id in &filter.ids {
+                    ids.push_bind(id.clone());
+                }
+                qb.push(")");
             }
             qb.push(" ORDER BY f.nhi_id, f.check_id");
             let q = qb.build();

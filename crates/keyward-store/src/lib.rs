@@ -21,6 +21,7 @@ mod findings;
 mod list;
 mod location;
 mod read;
+mod sqlite_read;
 mod store;
 mod write;
 

@@ -18,11 +18,11 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 
 use crate::filter::Part;
-use crate::rows::{Columns, NHI_COLUMNS, NhiRecord, column_name};
+use crate::rows::{Columns, NHI_COLUMNS, NhiRecord, SqliteRow, column_name};
 use crate::{NhiFilter, StoreError};
 
 /// NHIs per batch handed to the caller.
-const BATCH: usize = 1024;
+pub(crate) const BATCH: usize = 1024;
 /// Batches read ahead of the caller.
 const AHEAD: usize = 4;
 
@@ -74,15 +74,7 @@ fn read_sqlite(
     parts: Vec<Part>,
     out: &mut Batcher,
 ) -> Result<(), StoreError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(Duration::from_secs(30))?;
-    // The same read settings as the pool's connections (see `Store::open`).
-    conn.execute_batch(
-        "PRAGMA query_only = ON; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
-    )?;
+    let conn = open_reader(path)?;
     let mut sql = format!("SELECT {NHI_COLUMNS} FROM nhis");
     let mut values = Vec::new();
     for part in parts {
@@ -103,7 +95,7 @@ fn read_sqlite(
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
     while let Some(row) = rows.next()? {
-        if let Some(batch) = out.full(NhiRecord::read(row)?.into_nhi()?)
+        if let Some(batch) = out.full(NhiRecord::read(&SqliteRow::nhi(row))?.into_nhi()?)
             && out.tx.blocking_send(Ok(batch)).is_err()
         {
             return Ok(());
@@ -114,6 +106,20 @@ fn read_sqlite(
         let _ = out.tx.blocking_send(Ok(batch));
     }
     Ok(())
+}
+
+/// Opens a read-only connection to a SQLite file for a blocking reader.
+pub(crate) fn open_reader(path: &std::path::Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    // The same read settings as the pool's connections (see `Store::open`).
+    conn.execute_batch(
+        "PRAGMA query_only = ON; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+    )?;
+    Ok(conn)
 }
 
 /// Starts reading the NHIs matching `filter` from PostgreSQL.

@@ -195,19 +195,26 @@ impl Store {
         Ok(out)
     }
 
+    /// The file of a SQLite store, `None` on PostgreSQL.
+    pub(crate) fn sqlite_path(&self) -> Result<Option<std::path::PathBuf>, StoreError> {
+        match (&self.pool, &self.location) {
+            (Backend::Postgres(_), _) => Ok(None),
+            (Backend::Sqlite(_), crate::Location::Sqlite(path)) => Ok(Some(path.clone())),
+            (Backend::Sqlite(_), crate::Location::Postgres(_)) => {
+                Err(StoreError::corrupt("location", "not a SQLite file"))
+            }
+        }
+    }
+
     pub(crate) fn nhi_batches_for(
         &self,
         filter: &NhiFilter,
         now: DateTime<Utc>,
     ) -> Result<crate::list::Batches, StoreError> {
-        Ok(match (&self.pool, &self.location) {
-            (Backend::Postgres(p), _) => crate::list::postgres(p.clone(), filter, now),
-            (Backend::Sqlite(_), crate::Location::Sqlite(path)) => {
-                crate::list::sqlite(path.clone(), filter, now)
-            }
-            (Backend::Sqlite(_), crate::Location::Postgres(_)) => {
-                return Err(StoreError::corrupt("location", "not a SQLite file"));
-            }
+        Ok(match (&self.pool, self.sqlite_path()?) {
+            (_, Some(path)) => crate::list::sqlite(path, filter, now),
+            (Backend::Postgres(p), None) => crate::list::postgres(p.clone(), filter, now),
+            (Backend::Sqlite(_), None) => unreachable!("a SQLite store has a path"),
         })
     }
 

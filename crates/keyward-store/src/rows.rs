@@ -239,8 +239,8 @@ pub(crate) fn nhi_page(json: Option<String>) -> Result<Vec<Nhi>, StoreError> {
     rows.into_iter().map(NhiRecord::into_nhi).collect()
 }
 
-/// The columns of one `nhis` row as a fast reader sees them (SQLite's C API, PostgreSQL's binary
-/// `COPY`), indexed in [`NHI_COLUMNS`] order.
+/// The columns of one row as a fast reader sees them (SQLite's C API, PostgreSQL's binary
+/// `COPY`), by index; [`NHI_COLUMNS`] order unless the reader names its own columns.
 pub(crate) trait Columns {
     /// A text column.
     fn text(&self, i: usize) -> Result<Option<&str>, StoreError>;
@@ -248,10 +248,59 @@ pub(crate) trait Columns {
     fn time(&self, i: usize) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// A 32-bit integer.
     fn int(&self, i: usize) -> Result<Option<i32>, StoreError>;
+    /// The `i`th column's name, for messages.
+    fn name(&self, i: usize) -> &'static str {
+        column_name(i)
+    }
     /// A JSON document's text.
     fn json_text(&self, i: usize) -> Result<&str, StoreError> {
         self.text(i)?
-            .ok_or_else(|| StoreError::corrupt(column_name(i), "NULL"))
+            .ok_or_else(|| StoreError::corrupt(self.name(i), "NULL"))
+    }
+    /// A text column, owned.
+    fn string(&self, i: usize) -> Result<Option<String>, StoreError> {
+        Ok(self.text(i)?.map(str::to_owned))
+    }
+    /// A text column that may not be `NULL`, owned.
+    fn required(&self, i: usize) -> Result<String, StoreError> {
+        self.string(i)?
+            .ok_or_else(|| StoreError::corrupt(self.name(i), "NULL"))
+    }
+    /// An instant that may not be `NULL`.
+    fn at(&self, i: usize) -> Result<DateTime<Utc>, StoreError> {
+        self.time(i)?
+            .ok_or_else(|| StoreError::corrupt(self.name(i), "NULL"))
+    }
+    /// A text column holding one of a type's words.
+    fn word<T: FromStr>(&self, i: usize) -> Result<T, StoreError>
+    where
+        T::Err: ToString,
+    {
+        match self.text(i)? {
+            Some(s) => parse(self.name(i), s),
+            None => Err(StoreError::corrupt(self.name(i), "NULL")),
+        }
+    }
+    /// A JSON document.
+    fn json<T: serde::de::DeserializeOwned + Default>(&self, i: usize) -> Result<T, StoreError> {
+        match self.json_text(i)? {
+            // Most NHIs have empty lists and maps; skip the parser for them.
+            "[]" | "{}" => Ok(T::default()),
+            s => serde_json::from_str(s).map_err(|e| StoreError::corrupt(self.name(i), e)),
+        }
+    }
+}
+
+/// A SQLite row read through the C API, with the names of the columns it selected.
+pub(crate) struct SqliteRow<'a, 'r> {
+    pub(crate) row: &'a rusqlite::Row<'r>,
+    pub(crate) columns: &'static [&'static str],
+}
+
+impl<'a, 'r> SqliteRow<'a, 'r> {
+    /// A row of `nhis` in [`NHI_COLUMNS`] order.
+    pub(crate) fn nhi(row: &'a rusqlite::Row<'r>) -> Self {
+        Self { row, columns: &[] }
     }
 }
 
@@ -260,27 +309,16 @@ pub(crate) fn column_name(i: usize) -> &'static str {
     NHI_COLUMNS.split(',').nth(i).map_or("nhis", str::trim)
 }
 
-fn json<T: serde::de::DeserializeOwned + Default>(
-    cols: &impl Columns,
-    i: usize,
-) -> Result<T, StoreError> {
-    match cols.json_text(i)? {
-        // Most NHIs have empty lists and maps; skip the parser for them.
-        "[]" | "{}" => Ok(T::default()),
-        s => serde_json::from_str(s).map_err(|e| StoreError::corrupt(column_name(i), e)),
-    }
-}
-
-impl Columns for rusqlite::Row<'_> {
+impl Columns for SqliteRow<'_, '_> {
     fn text(&self, i: usize) -> Result<Option<&str>, StoreError> {
         use rusqlite::types::ValueRef;
-        match self.get_ref(i)? {
+        match self.row.get_ref(i)? {
             ValueRef::Null => Ok(None),
             ValueRef::Text(b) => std::str::from_utf8(b)
                 .map(Some)
-                .map_err(|e| StoreError::corrupt(column_name(i), e)),
+                .map_err(|e| StoreError::corrupt(self.name(i), e)),
             other => Err(StoreError::corrupt(
-                column_name(i),
+                self.name(i),
                 format!("holds {:?}, not text", other.data_type()),
             )),
         }
@@ -288,17 +326,25 @@ impl Columns for rusqlite::Row<'_> {
 
     fn time(&self, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.text(i)?
-            .map(|s| parse_time(column_name(i), s))
+            .map(|s| parse_time(self.name(i), s))
             .transpose()
     }
 
+    fn name(&self, i: usize) -> &'static str {
+        if self.columns.is_empty() {
+            column_name(i)
+        } else {
+            self.columns.get(i).copied().unwrap_or("?")
+        }
+    }
+
     fn int(&self, i: usize) -> Result<Option<i32>, StoreError> {
-        match self.get_ref(i)? {
+        match self.row.get_ref(i)? {
             rusqlite::types::ValueRef::Null => Ok(None),
             rusqlite::types::ValueRef::Integer(d) => i32::try_from(d)
                 .map(Some)
-                .map_err(|_| StoreError::corrupt(column_name(i), d)),
-            _ => Err(StoreError::corrupt(column_name(i), "not an integer")),
+                .map_err(|_| StoreError::corrupt(self.name(i), d)),
+            _ => Err(StoreError::corrupt(self.name(i), "not an integer")),
         }
     }
 }
@@ -341,43 +387,33 @@ fn fast_time(b: &[u8]) -> Option<DateTime<Utc>> {
 impl NhiRecord {
     /// Decodes a row of [`NHI_COLUMNS`] from a fast reader.
     pub(crate) fn read(c: &impl Columns) -> Result<Self, StoreError> {
-        let owned = |i| -> Result<Option<String>, StoreError> { Ok(c.text(i)?.map(str::to_owned)) };
-        let req = |i| -> Result<String, StoreError> {
-            c.text(i)?
-                .map(str::to_owned)
-                .ok_or_else(|| StoreError::corrupt(column_name(i), "NULL"))
-        };
-        let at = |i| -> Result<DateTime<Utc>, StoreError> {
-            c.time(i)?
-                .ok_or_else(|| StoreError::corrupt(column_name(i), "NULL"))
-        };
         Ok(Self {
-            id: req(0)?,
-            kind: req(1)?,
-            provider: req(2)?,
-            external_id: owned(3)?,
-            name: req(4)?,
-            declaration: owned(5)?,
-            origin: req(6)?,
-            environment: req(7)?,
-            owner: owned(8)?,
-            backup_owner: owned(9)?,
-            purpose: owned(10)?,
-            privilege_ceiling: json(c, 11)?,
-            observed_permissions: json(c, 12)?,
+            id: c.required(0)?,
+            kind: c.required(1)?,
+            provider: c.required(2)?,
+            external_id: c.string(3)?,
+            name: c.required(4)?,
+            declaration: c.string(5)?,
+            origin: c.required(6)?,
+            environment: c.required(7)?,
+            owner: c.string(8)?,
+            backup_owner: c.string(9)?,
+            purpose: c.string(10)?,
+            privilege_ceiling: c.json(11)?,
+            observed_permissions: c.json(12)?,
             created_at: c.time(13)?,
             expires_at: c.time(14)?,
             last_rotated_at: c.time(15)?,
             last_used_at: c.time(16)?,
-            last_used_state: req(17)?,
+            last_used_state: c.required(17)?,
             last_reviewed_at: c.time(18)?,
             review_every_days: c.int(19)?,
             next_review_due: c.time(20)?,
-            status: req(21)?,
-            supplier: owned(22)?,
-            tags: json(c, 23)?,
-            registered_at: at(24)?,
-            updated_at: at(25)?,
+            status: c.required(21)?,
+            supplier: c.string(22)?,
+            tags: c.json(23)?,
+            registered_at: c.at(24)?,
+            updated_at: c.at(25)?,
         })
     }
 }

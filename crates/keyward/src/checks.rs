@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use keyward_checks::Checks;
 use keyward_model::Severity;
 use keyward_service::findings_out::{self, FindingView, JsonFindings};
-use keyward_service::{ExceptionRequest, Service, Settings};
+use keyward_service::{CheckOptions, ExceptionRequest, Service, Settings};
 
 use crate::args::{CheckFormat, ChecksCommand, ExceptionCommand, Format};
 use crate::commands::json_out;
@@ -36,72 +36,65 @@ pub async fn check(
         .transpose()?;
     let (_, mut checks) = load(config, policies)?;
     let svc = Service::open(settings).await?;
-    let report = svc.check(&mut checks).await?;
-    let mut gate = 0u64;
-    let mut counted = |f: &FindingView| {
-        if f.is_unaccepted() && threshold.is_some_and(|t| f.finding.severity >= t) {
-            gate += 1;
-        }
+    let shown_in_table = match format {
+        CheckFormat::Table => limit,
+        _ => 0,
     };
+    let options = CheckOptions {
+        most_severe: shown_in_table,
+    };
+    let report = svc.check_with(&mut checks, options).await?;
+    let gate = threshold.map_or(0, |t| report.unaccepted(Some(t)));
     let stdout = std::io::stdout();
     match format {
         CheckFormat::Table => {
             let mut out = stdout.lock();
             findings_out::summary_text(&report, &mut out)?;
-            let mut shown: Vec<FindingView> = Vec::new();
-            let mut total = 0u64;
-            let mut unaccepted = 0usize;
-            svc.for_each_open_finding(&checks, |f| {
-                counted(&f);
-                total += 1;
-                if f.is_unaccepted() {
-                    unaccepted += 1;
-                    shown.push(f);
-                    // Keep the most severe: sort and trim as the list grows.
-                    if limit > 0 && shown.len() > limit * 4 {
-                        shown.sort_by_key(|f| std::cmp::Reverse(f.finding.severity));
-                        shown.truncate(limit);
+            let shown: Vec<FindingView> = if limit > 0 {
+                svc.findings_by_id(&checks, &report.most_severe).await?
+            } else {
+                let mut all = Vec::new();
+                svc.for_each_open_finding(&checks, |f| {
+                    if f.is_unaccepted() {
+                        all.push(f);
                     }
-                }
-                Ok(())
-            })
-            .await?;
-            shown.sort_by(|a, b| {
-                b.finding
-                    .severity
-                    .cmp(&a.finding.severity)
-                    .then_with(|| a.finding.check_id.cmp(&b.finding.check_id))
-                    .then_with(|| a.nhi.name.cmp(&b.nhi.name))
-            });
-            let n = unaccepted;
-            if limit > 0 {
-                shown.truncate(limit);
-            }
-            writeln!(out, "\n{total} open findings, {n} without an exception")?;
+                    Ok(())
+                })
+                .await?;
+                all.sort_by(|a, b| {
+                    b.finding
+                        .severity
+                        .cmp(&a.finding.severity)
+                        .then_with(|| a.finding.check_id.cmp(&b.finding.check_id))
+                        .then_with(|| a.nhi.name.cmp(&b.nhi.name))
+                });
+                all
+            };
+            let n = report.unaccepted(None);
+            writeln!(
+                out,
+                "\n{} open findings, {n} without an exception",
+                report.open()
+            )?;
             for f in &shown {
                 findings_out::finding_line(f, &mut out)?;
             }
-            if shown.len() < n {
+            if (shown.len() as u64) < n {
                 writeln!(
                     out,
                     "… {} more (--limit 0 shows all, --format json lists every finding)",
-                    n - shown.len()
+                    n - shown.len() as u64
                 )?;
             }
         }
         CheckFormat::Json => {
             let mut w = JsonFindings::start(std::io::BufWriter::new(stdout.lock()), &report)?;
-            svc.for_each_open_finding(&checks, |f| {
-                counted(&f);
-                w.write(&f)
-            })
-            .await?;
+            svc.for_each_open_finding(&checks, |f| w.write(&f)).await?;
             w.finish()?;
         }
         CheckFormat::Sarif => {
             let mut all = Vec::new();
             svc.for_each_open_finding(&checks, |f| {
-                counted(&f);
                 all.push(f);
                 Ok(())
             })
@@ -115,7 +108,6 @@ pub async fn check(
             let at = report.at;
             let mut err: Option<std::io::Error> = None;
             svc.for_each_open_finding(&checks, |f| {
-                counted(&f);
                 let sep: &[u8] = if first { b"\n" } else { b",\n" };
                 first = false;
                 if let Err(e) = out.write_all(sep).and_then(|()| {
