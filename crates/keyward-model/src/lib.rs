@@ -23,7 +23,7 @@ pub use enums::{
     CredentialKind, CredentialStatus, Environment, ExceptionState, FindingState, NhiKind,
     NhiStatus, Origin, ParseEnumError, PersonStatus, Severity, UsageState,
 };
-pub use finding::{Finding, RiskException, evidence_digest};
+pub use finding::{EvidenceHasher, Finding, RiskException, evidence_digest};
 pub use location::{CredentialLocation, LocationSource};
 pub use nhi::{
     Cadence, CadenceError, Credential, DeclaredNhi, IdGenerator, Nhi, NhiId, Observation,

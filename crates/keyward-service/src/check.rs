@@ -305,6 +305,20 @@ impl Changes<'_> {
     }
 }
 
+fn encoding(e: serde_json::Error) -> ServiceError {
+    ServiceError::Io {
+        context: "encoding a finding's evidence".into(),
+        source: e.into(),
+    }
+}
+
+/// The digest of evidence as stored (of its canonical encoding), without keeping the encoding.
+fn digest(evidence: &impl Serialize) -> Result<String, ServiceError> {
+    let mut h = keyward_model::EvidenceHasher::default();
+    serde_json::to_writer(&mut h, evidence).map_err(encoding)?;
+    Ok(h.finish())
+}
+
 /// Builds what checks see of one NHI from the batch the store read.
 fn subject(nhi: Nhi, batch: &mut CheckBatch, directory: &Directory) -> Subject {
     let (owner_standing, owner_departed_on) = directory.standing(nhi.owner.as_ref());
@@ -450,9 +464,11 @@ impl Service {
         };
         let mut most_severe = MostSevere::new(options.most_severe);
         let mut writes: Vec<Finding> = Vec::new();
-        let mut resolves: Vec<(String, DateTime<Utc>)> = Vec::new();
+        let mut resolves: Vec<(String, Option<DateTime<Utc>>)> = Vec::new();
+        let mut carries: Vec<(usize, bool)> = Vec::new();
         let mut entries: Vec<NewEntry> = Vec::new();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; enabled.len()];
+        let mut befores: Vec<Option<usize>> = vec![None; enabled.len()];
 
         let mut batches = self.store.check_batches(now)?;
         while let Some(batch) = batches.next().await {
@@ -466,12 +482,18 @@ impl Service {
                 if s.is_live() {
                     report.judged += 1;
                 }
-                outcomes.fill(None);
-                checks.evaluate(&s, now, |c, o| {
-                    if let Some(&i) = index.get(c.id()) {
-                        outcomes[i] = Some(o);
-                    }
+                // `evaluate` calls back for the enabled checks in the order `enabled` holds.
+                let mut next = 0;
+                checks.evaluate(&s, now, |_, o| {
+                    outcomes[next] = Some(o);
+                    next += 1;
                 })?;
+                befores.fill(None);
+                for (j, f) in stored.iter().enumerate() {
+                    if let Some(&i) = index.get(f.check_id.as_str()) {
+                        befores[i] = Some(j);
+                    }
+                }
                 control_state.fill(0);
                 let mut changes = Changes {
                     run: &run_id,
@@ -482,14 +504,11 @@ impl Service {
                         continue;
                     };
                     let check = &enabled[i];
-                    let before = stored.iter().find(|f| f.check_id == check.id.as_str());
+                    let before = befores[i].map(|j| &stored[j]);
                     let t = &mut tallies[i];
                     let accepted = matches!(outcome, Outcome::Fail(_))
                         && !in_force.is_empty()
-                        && in_force.contains_key(&before.map_or_else(
-                            || Finding::id_for(check.id.as_str(), &nhi_id),
-                            |f| f.id.clone(),
-                        ));
+                        && in_force.contains_key(&Finding::id_for(check.id.as_str(), &nhi_id));
                     let mark = match &outcome {
                         Outcome::NotApplicable => 0,
                         Outcome::Pass => 1,
@@ -505,18 +524,17 @@ impl Service {
                                 t.applicable += 1;
                                 t.passed += 1;
                             }
-                            if let Some(f) = before.filter(|f| f.state == FindingState::Open) {
-                                let last_seen = states
-                                    .get(check.id.as_str())
-                                    .map_or(f.last_seen_at, |(_, at)| *at);
+                            if before.is_some_and(|f| f.state == FindingState::Open) {
+                                let id = Finding::id_for(check.id.as_str(), &nhi_id);
+                                let last_seen = states.get(check.id.as_str()).map(|(_, at)| *at);
                                 t.resolved += 1;
                                 changes.resolved.push(Change {
-                                    finding: f.id.clone(),
-                                    check: f.check_id.clone(),
+                                    finding: id.clone(),
+                                    check: check.id.clone(),
                                     severity: None,
                                     message: None,
                                 });
-                                resolves.push((f.id.clone(), last_seen));
+                                resolves.push((id, last_seen));
                             }
                         }
                         Outcome::Fail(e) => {
@@ -530,16 +548,10 @@ impl Service {
                                     &check.id,
                                     &s.name,
                                     &nhi_id.0,
-                                    || {
-                                        before.map_or_else(
-                                            || Finding::id_for(check.id.as_str(), &nhi_id),
-                                            |f| f.id.clone(),
-                                        )
-                                    },
+                                    || Finding::id_for(check.id.as_str(), &nhi_id),
                                 );
                             }
-                            let encoded = canonical(&e)?;
-                            let digest = keyward_model::evidence_digest(&encoded);
+                            let digest = digest(&e)?;
                             let unchanged = before.is_some_and(|f| {
                                 f.state == FindingState::Open
                                     && f.evidence_digest == digest
@@ -548,22 +560,22 @@ impl Service {
                             if unchanged {
                                 continue;
                             }
-                            let evidence: serde_json::Value =
-                                serde_json::from_str(&encoded).unwrap_or_default();
-                            let mut f = Finding {
-                                id: before.map_or_else(
-                                    || Finding::id_for(check.id.as_str(), &nhi_id),
-                                    |b| b.id.clone(),
-                                ),
+                            let evidence = serde_json::to_value(&e).map_err(encoding)?;
+                            // Times opened and reopened carry over from the stored
+                            // finding, which is read when the page is written.
+                            let reopened =
+                                before.is_some_and(|b| b.state == FindingState::Resolved);
+                            let f = Finding {
+                                id: Finding::id_for(check.id.as_str(), &nhi_id),
                                 check_id: check.id.as_str().to_owned(),
                                 nhi_id: nhi_id.clone(),
                                 state: FindingState::Open,
                                 severity: check.severity,
                                 evidence,
                                 evidence_digest: digest,
-                                opened_at: before.map_or(now, |b| b.opened_at),
-                                reopened_at: before.and_then(|b| b.reopened_at),
-                                reopen_count: before.map_or(0, |b| b.reopen_count),
+                                opened_at: now,
+                                reopened_at: reopened.then_some(now),
+                                reopen_count: 0,
                                 resolved_at: None,
                                 last_seen_at: now,
                             };
@@ -578,13 +590,14 @@ impl Service {
                                     t.opened += 1;
                                     changes.opened.push(change);
                                 }
-                                Some(b) if b.state == FindingState::Resolved => {
-                                    f.reopened_at = Some(now);
-                                    f.reopen_count += 1;
+                                Some(_) if reopened => {
                                     t.reopened += 1;
                                     changes.reopened.push(change);
                                 }
                                 Some(_) => changes.updated.push(change),
+                            }
+                            if before.is_some() {
+                                carries.push((writes.len(), reopened));
                             }
                             writes.push(f);
                         }
@@ -613,12 +626,24 @@ impl Service {
                 }
             }
             if writes.len() + resolves.len() >= PAGE {
-                self.flush_findings(&mut tx, &mut writes, &mut resolves, &mut entries)
-                    .await?;
+                self.flush_findings(
+                    &mut tx,
+                    &mut writes,
+                    &mut carries,
+                    &mut resolves,
+                    &mut entries,
+                )
+                .await?;
             }
         }
-        self.flush_findings(&mut tx, &mut writes, &mut resolves, &mut entries)
-            .await?;
+        self.flush_findings(
+            &mut tx,
+            &mut writes,
+            &mut carries,
+            &mut resolves,
+            &mut entries,
+        )
+        .await?;
 
         let evaluated: Vec<String> = enabled.into_iter().map(|c| c.id).collect();
         tx.set_check_state(&evaluated, &run_id).await?;
@@ -672,9 +697,32 @@ impl Service {
         &self,
         tx: &mut WriteTx,
         writes: &mut Vec<Finding>,
-        resolves: &mut Vec<(String, DateTime<Utc>)>,
+        carries: &mut Vec<(usize, bool)>,
+        resolves: &mut Vec<(String, Option<DateTime<Utc>>)>,
         entries: &mut Vec<NewEntry>,
     ) -> Result<(), ServiceError> {
+        if !carries.is_empty() {
+            let ids: Vec<&str> = carries
+                .iter()
+                .map(|(i, _)| writes[*i].id.as_str())
+                .collect();
+            let stored: HashMap<String, Finding> = tx
+                .findings_by_ids(&ids)
+                .await?
+                .into_iter()
+                .map(|f| (f.id.clone(), f))
+                .collect();
+            for (i, reopened) in carries.drain(..) {
+                let w = &mut writes[i];
+                if let Some(s) = stored.get(&w.id) {
+                    w.opened_at = s.opened_at;
+                    w.reopen_count = s.reopen_count + i64::from(reopened);
+                    if !reopened {
+                        w.reopened_at = s.reopened_at;
+                    }
+                }
+            }
+        }
         tx.upsert_findings(writes).await?;
         writes.clear();
         tx.resolve_findings(resolves).await?;

@@ -84,6 +84,30 @@ async fn findings_open_stay_resolve_and_reopen_with_the_ledger() {
         assert_eq!(run.id, back.run_id);
         assert!(run.counts["controls"].as_array().unwrap().len() > 10);
         svc.close().await;
+
+        // Later the evidence of an open finding changes: it is updated in place, keeping when
+        // it opened, and the reopened one keeps its count.
+        let later = Service::open(settings(&ts, "2026-11-28T00:00:00Z"))
+            .await
+            .unwrap();
+        let wid = Finding::id_for("wildcard-permissions", &nhi.id);
+        let w = later.store().finding(&wid).await.unwrap();
+        let mut r = reported(USER, Some("alice@example.com"));
+        r.facts.insert("admin".into(), json!(true));
+        r.observed_permissions.push("ec2:*".into());
+        later.ingest(&source(), &[r]).await.unwrap();
+        let run = later.check(&mut checks()).await.unwrap();
+        assert_eq!(tally(&run, "wildcard-permissions").opened, 0);
+        assert!(run.updated >= 1, "{run:?}");
+        let updated = later.store().finding(&wid).await.unwrap();
+        assert_ne!(updated.evidence_digest, w.evidence_digest);
+        assert_eq!(updated.opened_at, w.opened_at);
+        assert_eq!(updated.reopen_count, 0);
+        assert_eq!(updated.last_seen_at, at("2026-11-28T00:00:00Z"));
+        let admin = later.store().finding(&fid).await.unwrap();
+        assert_eq!((admin.state, admin.reopen_count), (FindingState::Open, 1));
+        assert_eq!(admin.reopened_at, Some(at(NOW)));
+        later.close().await;
     }
 }
 

@@ -129,12 +129,11 @@ pub struct PlaceRow {
     pub commit: Option<String>,
 }
 
-/// What a check run needs of a stored finding to tell whether it changed: everything but the
-/// evidence itself, which it compares by digest.
+/// What a check run needs of a stored finding to tell whether it changed: its check, state,
+/// severity and the evidence's digest. Its id is `Finding::id_for(check, NHI)`; the rest of it
+/// is read again only when it changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFinding {
-    /// Its id.
-    pub id: String,
     /// The check.
     pub check_id: String,
     /// Open or resolved.
@@ -143,14 +142,6 @@ pub struct StoredFinding {
     pub severity: Severity,
     /// The evidence's digest.
     pub evidence_digest: String,
-    /// First opened.
-    pub opened_at: DateTime<Utc>,
-    /// Last reopened.
-    pub reopened_at: Option<DateTime<Utc>>,
-    /// Times reopened.
-    pub reopen_count: i64,
-    /// Latest evaluation that saw it.
-    pub last_seen_at: DateTime<Utc>,
 }
 
 /// Everything a check run needs about one batch of NHIs (consecutive in id order).
@@ -280,8 +271,8 @@ impl Store {
                 }
             }
             let rows = sqlx::query(
-                "SELECT id, check_id, nhi_id, state, severity, evidence_digest, opened_at, reopened_at, \
-                 reopen_count, last_seen_at FROM findings WHERE nhi_id >= $1 AND nhi_id <= $2",
+                "SELECT check_id, nhi_id, state, severity, evidence_digest \
+                 FROM findings WHERE nhi_id >= $1 AND nhi_id <= $2",
             )
             .bind(&lo)
             .bind(&hi)
@@ -289,15 +280,10 @@ impl Store {
             .await?;
             for r in rows {
                 let f = StoredFinding {
-                    id: r.try_get("id")?,
                     check_id: r.try_get("check_id")?,
                     state: crate::rows::parse("state", &r.try_get::<String, _>("state")?)?,
                     severity: crate::rows::parse("severity", &r.try_get::<String, _>("severity")?)?,
                     evidence_digest: r.try_get("evidence_digest")?,
-                    opened_at: r.try_get("opened_at")?,
-                    reopened_at: r.try_get("reopened_at")?,
-                    reopen_count: r.try_get("reopen_count")?,
-                    last_seen_at: r.try_get("last_seen_at")?,
                 };
                 b.findings.entry(r.try_get("nhi_id")?).or_default().push(f);
             }
@@ -442,18 +428,19 @@ impl WriteTx {
         .await
     }
 
-    /// Resolves open findings now, each with the last evaluation that saw it; their evidence
-    /// stays as it was.
+    /// Resolves open findings now, each with the last evaluation that saw it (when known;
+    /// otherwise the time it holds stays); their evidence stays as it was.
     pub async fn resolve_findings(
         &mut self,
-        findings: &[(String, DateTime<Utc>)],
+        findings: &[(String, Option<DateTime<Utc>>)],
     ) -> Result<(), StoreError> {
         if findings.is_empty() {
             return Ok(());
         }
         self.changed = true;
         let now = self.now();
-        let mut by_seen: std::collections::BTreeMap<DateTime<Utc>, Vec<&str>> = Default::default();
+        let mut by_seen: std::collections::BTreeMap<Option<DateTime<Utc>>, Vec<&str>> =
+            Default::default();
         for (id, seen) in findings {
             by_seen.entry(*seen).or_default().push(id);
         }
@@ -461,7 +448,11 @@ impl WriteTx {
             for (seen, ids) in by_seen {
                 for chunk in ids.chunks(crate::write::BATCH) {
                     let mut qb = sqlx::QueryBuilder::<DB>::new("UPDATE findings SET state = 'resolved', resolved_at = ");
-                    qb.push_bind(now).push(", last_seen_at = ").push_bind(seen).push(" WHERE id IN (");
+                    qb.push_bind(now);
+                    if let Some(seen) = seen {
+                        qb.push(", last_seen_at = ").push_bind(seen);
+                    }
+                    qb.push(" WHERE id IN (");
                     let mut sep = qb.separated(", ");
                     for id in chunk {
                         sep.push_bind((*id).to_owned());

@@ -42,18 +42,7 @@ const CREDENTIALS: &[&str] = &[
 
 const PLACES: &[&str] = &["credential_id", "source", "repository", "path", "commit_id"];
 
-const STORED_FINDINGS: &[&str] = &[
-    "id",
-    "check_id",
-    "nhi_id",
-    "state",
-    "severity",
-    "evidence_digest",
-    "opened_at",
-    "reopened_at",
-    "reopen_count",
-    "last_seen_at",
-];
+const STORED_FINDINGS: &[&str] = &["check_id", "nhi_id", "state", "severity", "evidence_digest"];
 
 /// The columns of a listed finding: the finding's, then its NHI's.
 const LISTED_FINDINGS: &[&str] = &[
@@ -170,17 +159,21 @@ impl<'c> BatchQueries<'c> {
                 columns: STORED_FINDINGS,
             };
             let f = StoredFinding {
-                id: c.required(0)?,
-                check_id: c.required(1)?,
-                state: c.word(3)?,
-                severity: c.word(4)?,
-                evidence_digest: c.required(5)?,
-                opened_at: c.at(6)?,
-                reopened_at: c.time(7)?,
-                reopen_count: count(&c, 8)?,
-                last_seen_at: c.at(9)?,
+                check_id: c.required(0)?,
+                state: c.word(2)?,
+                severity: c.word(3)?,
+                evidence_digest: c.required(4)?,
             };
-            b.findings.entry(c.required(2)?).or_default().push(f);
+            // One key per NHI, not per finding.
+            let nhi = c
+                .text(1)?
+                .ok_or_else(|| StoreError::corrupt("nhi_id", "NULL"))?;
+            match b.findings.get_mut(nhi) {
+                Some(of_nhi) => of_nhi.push(f),
+                None => {
+                    b.findings.insert(nhi.to_owned(), vec![f]);
+                }
+            }
         }
         Ok(b)
     }
