@@ -51,7 +51,7 @@ impl Finding {
 /// A digest of encoded evidence, as [`Finding::evidence_digest`] holds it.
 pub fn evidence_digest(encoded: &str) -> String {
     let mut h = EvidenceHasher::default();
-    h.0.update(encoded.as_bytes());
+    h.update(encoded.as_bytes());
     h.finish()
 }
 
@@ -61,6 +61,11 @@ pub fn evidence_digest(encoded: &str) -> String {
 pub struct EvidenceHasher(Sha256);
 
 impl EvidenceHasher {
+    /// Adds encoded bytes.
+    pub fn update(&mut self, encoded: &[u8]) {
+        self.0.update(encoded);
+    }
+
     /// The digest.
     pub fn finish(self) -> String {
         hex::encode(&self.0.finalize()[..8])

@@ -312,10 +312,13 @@ fn encoding(e: serde_json::Error) -> ServiceError {
     }
 }
 
-/// The digest of evidence as stored (of its canonical encoding), without keeping the encoding.
-fn digest(evidence: &impl Serialize) -> Result<String, ServiceError> {
+/// The digest of evidence as stored (of its canonical encoding), encoded into `buf` (which is
+/// reused: the encoder writes in small pieces, which are cheaper to copy than to hash).
+fn digest(evidence: &impl Serialize, buf: &mut Vec<u8>) -> Result<String, ServiceError> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, evidence).map_err(encoding)?;
     let mut h = keyward_model::EvidenceHasher::default();
-    serde_json::to_writer(&mut h, evidence).map_err(encoding)?;
+    h.update(buf);
     Ok(h.finish())
 }
 
@@ -469,6 +472,7 @@ impl Service {
         let mut entries: Vec<NewEntry> = Vec::new();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; enabled.len()];
         let mut befores: Vec<Option<usize>> = vec![None; enabled.len()];
+        let mut encoded: Vec<u8> = Vec::with_capacity(1024);
 
         let mut batches = self.store.check_batches(now)?;
         while let Some(batch) = batches.next().await {
@@ -551,7 +555,7 @@ impl Service {
                                     || Finding::id_for(check.id.as_str(), &nhi_id),
                                 );
                             }
-                            let digest = digest(&e)?;
+                            let digest = digest(&e, &mut encoded)?;
                             let unchanged = before.is_some_and(|f| {
                                 f.state == FindingState::Open
                                     && f.evidence_digest == digest
