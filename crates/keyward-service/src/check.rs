@@ -272,6 +272,17 @@ struct Judged {
     severity: Severity,
 }
 
+/// What a run has yet to write: findings opened or changed (with, for those already stored,
+/// their index and whether they reopen, to carry their times over), findings resolved with
+/// when they were last seen, and ledger entries.
+#[derive(Default)]
+struct Pending {
+    writes: Vec<Finding>,
+    carries: Vec<(usize, bool)>,
+    resolves: Vec<(String, Option<DateTime<Utc>>)>,
+    entries: Vec<NewEntry>,
+}
+
 /// One NHI's changed findings, for its ledger entry.
 #[derive(Default, Serialize)]
 struct Changes<'a> {
@@ -466,10 +477,7 @@ impl Service {
             most_severe: Vec::new(),
         };
         let mut most_severe = MostSevere::new(options.most_severe);
-        let mut writes: Vec<Finding> = Vec::new();
-        let mut resolves: Vec<(String, Option<DateTime<Utc>>)> = Vec::new();
-        let mut carries: Vec<(usize, bool)> = Vec::new();
-        let mut entries: Vec<NewEntry> = Vec::new();
+        let mut pending = Pending::default();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; enabled.len()];
         let mut befores: Vec<Option<usize>> = vec![None; enabled.len()];
         let mut encoded: Vec<u8> = Vec::with_capacity(1024);
@@ -538,7 +546,7 @@ impl Service {
                                     severity: None,
                                     message: None,
                                 });
-                                resolves.push((id, last_seen));
+                                pending.resolves.push((id, last_seen));
                             }
                         }
                         Outcome::Fail(e) => {
@@ -601,9 +609,9 @@ impl Service {
                                 Some(_) => changes.updated.push(change),
                             }
                             if before.is_some() {
-                                carries.push((writes.len(), reopened));
+                                pending.carries.push((pending.writes.len(), reopened));
                             }
-                            writes.push(f);
+                            pending.writes.push(f);
                         }
                     }
                 }
@@ -622,32 +630,18 @@ impl Service {
                     report.reopened += changes.reopened.len() as u64;
                     report.resolved += changes.resolved.len() as u64;
                     report.updated += changes.updated.len() as u64;
-                    entries.push(self.entry(
+                    pending.entries.push(self.entry(
                         "findings.changed",
                         nhi_id.0.clone(),
                         canonical(&changes)?,
                     ));
                 }
             }
-            if writes.len() + resolves.len() >= PAGE {
-                self.flush_findings(
-                    &mut tx,
-                    &mut writes,
-                    &mut carries,
-                    &mut resolves,
-                    &mut entries,
-                )
-                .await?;
+            if pending.writes.len() + pending.resolves.len() >= PAGE {
+                self.flush_findings(&mut tx, &mut pending).await?;
             }
         }
-        self.flush_findings(
-            &mut tx,
-            &mut writes,
-            &mut carries,
-            &mut resolves,
-            &mut entries,
-        )
-        .await?;
+        self.flush_findings(&mut tx, &mut pending).await?;
 
         let evaluated: Vec<String> = enabled.into_iter().map(|c| c.id).collect();
         tx.set_check_state(&evaluated, &run_id).await?;
@@ -697,14 +691,13 @@ impl Service {
         Ok(report)
     }
 
-    async fn flush_findings(
-        &self,
-        tx: &mut WriteTx,
-        writes: &mut Vec<Finding>,
-        carries: &mut Vec<(usize, bool)>,
-        resolves: &mut Vec<(String, Option<DateTime<Utc>>)>,
-        entries: &mut Vec<NewEntry>,
-    ) -> Result<(), ServiceError> {
+    async fn flush_findings(&self, tx: &mut WriteTx, p: &mut Pending) -> Result<(), ServiceError> {
+        let Pending {
+            writes,
+            carries,
+            resolves,
+            entries,
+        } = p;
         if !carries.is_empty() {
             let ids: Vec<&str> = carries
                 .iter()

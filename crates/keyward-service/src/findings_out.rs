@@ -53,7 +53,7 @@ impl FindingView {
 
 impl Service {
     /// Streams the open findings of the enabled checks in `checks` to `each`, by NHI then
-    /// check. Findings of checks that are off or not loaded are left out: no run keeps them
+    /// check, and counts them. Findings of checks that are off or not loaded are left out: no run keeps them
     /// current.
     pub async fn for_each_open_finding(
         &self,
@@ -110,6 +110,7 @@ impl Service {
             .map(|e| (e.finding_id.clone(), e))
             .collect();
         let meta: HashMap<&str, &Check> = checks.enabled().map(|c| (c.id(), c)).collect();
+        let mut reported = 0;
         self.store
             .for_each_finding(filter, |mut f: Finding, nhi: FindingNhi| {
                 let Some(c) = meta.get(f.check_id.as_str()) else {
@@ -120,6 +121,7 @@ impl Service {
                     f.last_seen_at = *at;
                 }
                 let exception = exceptions.get(&f.id).cloned();
+                reported += 1;
                 each(FindingView {
                     nhi,
                     title: c.meta.title.clone(),
@@ -131,7 +133,8 @@ impl Service {
                     finding: f,
                 })
             })
-            .await
+            .await?;
+        Ok(reported)
     }
 }
 

@@ -21,6 +21,15 @@ async fn with_admin(svc: &Service, admin: bool) {
     svc.ingest(&source(), &[r]).await.unwrap();
 }
 
+/// A register with the payments declarations and an IAM user holding admin, as reported.
+async fn admin_estate(ts: &keyward_store::testing::TestStore) -> Service {
+    let svc = service(ts, NOW).await;
+    let file = write(ts.dir.path(), "a.yaml", PAYMENTS);
+    svc.apply_paths(&[file], false).await.unwrap();
+    with_admin(&svc, true).await;
+    svc
+}
+
 fn tally<'a>(r: &'a keyward_service::CheckReport, id: &str) -> &'a keyward_service::CheckTally {
     r.checks.iter().find(|c| c.id == id).unwrap()
 }
@@ -38,12 +47,7 @@ async fn actions(svc: &Service, subject: &str) -> Vec<String> {
 #[tokio::test]
 async fn findings_open_stay_resolve_and_reopen_with_the_ledger() {
     for ts in backends().await {
-        let dir = ts.dir.path().to_path_buf();
-        let svc = service(&ts, NOW).await;
-        svc.apply_paths(&[write(&dir, "a.yaml", PAYMENTS)], false)
-            .await
-            .unwrap();
-        with_admin(&svc, true).await;
+        let svc = admin_estate(&ts).await;
         let nhi = svc.store().find_nhi(USER).await.unwrap();
         let fid = Finding::id_for("admin-permissions", &nhi.id);
 
@@ -131,16 +135,11 @@ fn refused(r: Result<impl std::fmt::Debug, ServiceError>, words: &str) {
 #[tokio::test]
 async fn an_exception_suppresses_its_finding_until_it_expires_then_the_finding_reopens() {
     for ts in backends().await {
-        let dir = ts.dir.path().to_path_buf();
         let policy = ExceptionPolicy {
             approvers: vec!["alice@example.com".into(), "carol@example.com".into()],
             max_days: 365,
         };
-        let svc = service(&ts, NOW).await;
-        svc.apply_paths(&[write(&dir, "a.yaml", PAYMENTS)], false)
-            .await
-            .unwrap();
-        with_admin(&svc, true).await;
+        let svc = admin_estate(&ts).await;
         svc.check(&mut checks()).await.unwrap();
         let nhi = svc.store().find_nhi(USER).await.unwrap();
         let fid = Finding::id_for("admin-permissions", &nhi.id);
@@ -267,12 +266,7 @@ async fn an_exception_suppresses_its_finding_until_it_expires_then_the_finding_r
 #[tokio::test]
 async fn a_run_names_its_most_severe_findings_as_a_full_listing_ranks_them() {
     for ts in backends().await {
-        let dir = ts.dir.path().to_path_buf();
-        let svc = service(&ts, NOW).await;
-        svc.apply_paths(&[write(&dir, "a.yaml", PAYMENTS)], false)
-            .await
-            .unwrap();
-        with_admin(&svc, true).await;
+        let svc = admin_estate(&ts).await;
         let mut set = checks();
         let mut all = Vec::new();
         let full = svc.check(&mut set).await.unwrap();
@@ -322,14 +316,42 @@ async fn a_run_names_its_most_severe_findings_as_a_full_listing_ranks_them() {
 }
 
 #[tokio::test]
-async fn check_sarif_validates_and_ocsf_events_are_compliance_findings() {
+async fn findings_of_a_check_switched_off_stay_as_they_were_and_are_not_reported() {
     let ts = backends().await.remove(0);
-    let dir = ts.dir.path().to_path_buf();
-    let svc = service(&ts, NOW).await;
-    svc.apply_paths(&[write(&dir, "a.yaml", PAYMENTS)], false)
+    let svc = admin_estate(&ts).await;
+    svc.check(&mut checks()).await.unwrap();
+    let nhi = svc.store().find_nhi(USER).await.unwrap();
+    let fid = Finding::id_for("admin-permissions", &nhi.id);
+
+    let mut off = checks();
+    off.configure(&toml::from_str("[admin-permissions]\nenabled = false\n").unwrap())
+        .unwrap();
+    let run = svc.check(&mut off).await.unwrap();
+    assert!(run.checks.iter().all(|c| c.id != "admin-permissions"));
+    assert_eq!((run.opened, run.resolved), (0, 0));
+    let mut listed = Vec::new();
+    let n = svc
+        .for_each_open_finding(&off, |f| {
+            listed.push(f.finding.id);
+            Ok(())
+        })
         .await
         .unwrap();
-    with_admin(&svc, true).await;
+    assert_eq!(n as usize, listed.len());
+    assert!(!listed.contains(&fid), "not reported while off");
+    assert_eq!(run.open(), n, "the table's count is the listing's");
+    assert_eq!(
+        svc.store().finding(&fid).await.unwrap().state,
+        FindingState::Open,
+        "left as it was"
+    );
+    svc.close().await;
+}
+
+#[tokio::test]
+async fn check_sarif_validates_and_ocsf_events_are_compliance_findings() {
+    let ts = backends().await.remove(0);
+    let svc = admin_estate(&ts).await;
     let mut set = checks();
     let report = svc.check(&mut set).await.unwrap();
     let mut all = Vec::new();
