@@ -9,7 +9,7 @@ use crate::{ExceptionState, FindingState, NhiId, Severity};
 /// check and NHI, so its id is stable across runs and backends.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    /// `fnd_` and 24 hex digits of SHA-256 over the check id and NHI id.
+    /// `fnd_`, the NHI id's digits, `_` and the check id: see [`Finding::id_for`].
     pub id: String,
     /// The check.
     pub check_id: String,
@@ -38,13 +38,18 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The stable id of `check`'s finding on `nhi`.
+    /// The stable id of `check`'s finding on `nhi`: `fnd_`, the NHI id without its `nhi_`,
+    /// `_` and the check id. NHI ids are time-ordered, so a check run, which walks the register
+    /// in id order, writes new findings in id order too (appending to the id index rather than
+    /// scattering across it), and the id says which NHI and check it is about.
     pub fn id_for(check: &str, nhi: &NhiId) -> String {
-        let mut h = Sha256::new();
-        h.update(check.as_bytes());
-        h.update([0]);
-        h.update(nhi.0.as_bytes());
-        format!("fnd_{}", &hex::encode(h.finalize())[..24])
+        let digits = nhi.0.strip_prefix("nhi_").unwrap_or(&nhi.0);
+        let mut id = String::with_capacity(5 + digits.len() + check.len());
+        id.push_str("fnd_");
+        id.push_str(digits);
+        id.push('_');
+        id.push_str(check);
+        id
     }
 }
 
@@ -132,5 +137,21 @@ mod tests {
         assert_eq!(h.finish(), evidence_digest(&text));
         assert_eq!(evidence_digest(&text).len(), 16);
         assert_ne!(evidence_digest(&text), evidence_digest("{}"));
+    }
+
+    #[test]
+    fn finding_ids_name_their_nhi_and_check_and_sort_by_nhi() {
+        let a = NhiId("nhi_0190a3b4c5d6e7f8a9b0c1d2e3f4a5b6".into());
+        let b = NhiId("nhi_0190a3b4c5d6e7f8a9b0c1d2e3f4a5b7".into());
+        assert_eq!(
+            Finding::id_for("no-owner", &a),
+            "fnd_0190a3b4c5d6e7f8a9b0c1d2e3f4a5b6_no-owner"
+        );
+        // Every check's finding on `a` sorts before any on the NHI made after it.
+        assert!(Finding::id_for("weak-key", &a) < Finding::id_for("admin-permissions", &b));
+        assert_ne!(
+            Finding::id_for("no-owner", &a),
+            Finding::id_for("no-expiry", &a)
+        );
     }
 }
