@@ -44,12 +44,7 @@ impl Finding {
     /// scattering across it), and the id says which NHI and check it is about.
     pub fn id_for(check: &str, nhi: &NhiId) -> String {
         let digits = nhi.0.strip_prefix("nhi_").unwrap_or(&nhi.0);
-        let mut id = String::with_capacity(5 + digits.len() + check.len());
-        id.push_str("fnd_");
-        id.push_str(digits);
-        id.push('_');
-        id.push_str(check);
-        id
+        format!("fnd_{digits}_{check}")
     }
 }
 

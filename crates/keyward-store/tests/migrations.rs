@@ -13,7 +13,7 @@ use keyward_store::testing::{TestStore, backends};
 use keyward_store::{Location, Store};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{PgPool, Row as _, SqlitePool};
+use sqlx::{PgPool, SqlitePool};
 
 const NHI: &str = "nhi_0190a3b4c5d6e7f8a9b0c1d2e3f4a5b6";
 
@@ -56,27 +56,22 @@ async fn migrations_up_to(ts: &TestStore, last: u32) -> Migrator {
     Migrator::new(to).await.unwrap()
 }
 
-/// Runs `sql` on the store, returning the rows of a query as `(text, text)` pairs.
+/// The rows of a two-column text query on the store.
 async fn pairs(location: &Location, sql: &str) -> Vec<(String, String)> {
-    let decode = |r: &dyn Fn(usize) -> String| (r(0), r(1));
     match location {
         Location::Sqlite(p) => {
             let pool = SqlitePool::connect_with(SqliteConnectOptions::new().filename(p))
                 .await
                 .unwrap();
-            let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
             pool.close().await;
-            rows.iter()
-                .map(|r| decode(&|i| r.get::<String, _>(i)))
-                .collect()
+            rows
         }
         Location::Postgres(url) => {
             let pool = PgPool::connect(url).await.unwrap();
-            let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
             pool.close().await;
-            rows.iter()
-                .map(|r| decode(&|i| r.get::<String, _>(i)))
-                .collect()
+            rows
         }
     }
 }
