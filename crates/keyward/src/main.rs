@@ -7,6 +7,7 @@ macro_rules! out {
     };
 }
 
+mod alloc;
 mod args;
 mod checks;
 mod commands;
