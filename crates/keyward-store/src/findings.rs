@@ -13,7 +13,6 @@ use sqlx::types::Json;
 use tokio::sync::mpsc;
 
 use crate::bulk::{Cell, Col, Table};
-use crate::rows::{CREDENTIAL_COLUMNS, OBSERVATION_COLUMNS};
 use crate::write::bulk;
 use crate::{NhiFilter, Store, StoreError, WriteTx};
 
@@ -211,13 +210,16 @@ impl Store {
                 rx: crate::sqlite_read::check_batches(path),
             });
         }
+        let crate::store::Backend::Postgres(pool) = &self.pool else {
+            unreachable!("a SQLite store has a path");
+        };
         let mut nhis = self.nhi_batches_for(&NhiFilter::default(), now)?;
         let (tx, rx) = mpsc::channel(2);
-        let store = self.clone();
+        let pool = pool.clone();
         tokio::spawn(async move {
             while let Some(batch) = nhis.recv().await {
                 let out = match batch {
-                    Ok(b) => store.complete_batch(b).await,
+                    Ok(b) => crate::batch::complete_postgres(&pool, b).await,
                     Err(e) => Err(e),
                 };
                 let failed = out.is_err();
@@ -227,68 +229,6 @@ impl Store {
             }
         });
         Ok(CheckBatches { rx })
-    }
-
-    async fn complete_batch(&self, nhis: Vec<Nhi>) -> Result<CheckBatch, StoreError> {
-        let (Some(lo), Some(hi)) = (nhis.first(), nhis.last()) else {
-            return Ok(CheckBatch::default());
-        };
-        let (lo, hi) = (lo.id.0.clone(), hi.id.0.clone());
-        let mut b = CheckBatch {
-            nhis,
-            ..CheckBatch::default()
-        };
-        dispatch!(&self.pool, p, _DB => {
-            let sql = format!("SELECT {OBSERVATION_COLUMNS} FROM observations WHERE nhi_id >= $1 AND nhi_id <= $2 ORDER BY nhi_id, source");
-            for r in sqlx::query(&sql).bind(&lo).bind(&hi).fetch_all(p).await? {
-                let o = observation_from_row!(&r);
-                b.observations.entry(o.nhi_id.0.clone()).or_default().push(o);
-            }
-            let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE nhi_id >= $1 AND nhi_id <= $2 ORDER BY nhi_id, id");
-            for r in sqlx::query(&sql).bind(&lo).bind(&hi).fetch_all(p).await? {
-                let c = credential_from_row!(&r);
-                b.credentials.entry(c.nhi_id.0.clone()).or_default().push(c);
-            }
-            if !b.credentials.is_empty() {
-                let rows = sqlx::query(
-                    "SELECT l.credential_id, l.source, l.repository, l.path, l.commit_id \
-                     FROM credential_locations l JOIN credentials c ON c.id = l.credential_id \
-                     WHERE c.nhi_id >= $1 AND c.nhi_id <= $2 ORDER BY l.credential_id, l.location",
-                )
-                .bind(&lo)
-                .bind(&hi)
-                .fetch_all(p)
-                .await?;
-                for r in rows {
-                    let place = PlaceRow {
-                        credential_id: r.try_get("credential_id")?,
-                        source: crate::rows::parse("source", &r.try_get::<String, _>("source")?)?,
-                        repository: r.try_get("repository")?,
-                        path: r.try_get("path")?,
-                        commit: r.try_get("commit_id")?,
-                    };
-                    b.places.entry(place.credential_id.clone()).or_default().push(place);
-                }
-            }
-            let rows = sqlx::query(
-                "SELECT check_id, nhi_id, state, severity, evidence_digest \
-                 FROM findings WHERE nhi_id >= $1 AND nhi_id <= $2",
-            )
-            .bind(&lo)
-            .bind(&hi)
-            .fetch_all(p)
-            .await?;
-            for r in rows {
-                let f = StoredFinding {
-                    check_id: r.try_get("check_id")?,
-                    state: crate::rows::parse("state", &r.try_get::<String, _>("state")?)?,
-                    severity: crate::rows::parse("severity", &r.try_get::<String, _>("severity")?)?,
-                    evidence_digest: r.try_get("evidence_digest")?,
-                };
-                b.findings.entry(r.try_get("nhi_id")?).or_default().push(f);
-            }
-        });
-        Ok(b)
     }
 
     /// When each check was last evaluated over the register: check id → (run id, time).

@@ -15,11 +15,13 @@ mod dispatch;
 mod rows;
 #[macro_use]
 mod filter;
+mod batch;
 mod bulk;
 mod error;
 mod findings;
 mod list;
 mod location;
+mod pg_copy;
 mod read;
 mod sqlite_read;
 mod store;

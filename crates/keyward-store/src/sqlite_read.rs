@@ -4,45 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use keyward_model::{Credential, Finding, NhiId, Observation};
+use keyward_model::{Finding, NhiId};
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
 use crate::StoreError;
-use crate::findings::{CheckBatch, FindingFilter, FindingNhi, PlaceRow, StoredFinding};
+use crate::batch::{BatchQuery, QUERIES};
+use crate::findings::{CheckBatch, FindingFilter, FindingNhi};
 use crate::list::{BATCH, open_reader};
 use crate::rows::{Columns, NHI_COLUMNS, NhiRecord, SqliteRow};
-
-const OBSERVATIONS: &[&str] = &[
-    "nhi_id",
-    "source",
-    "connector",
-    "connector_version",
-    "locator",
-    "first_seen_at",
-    "last_seen_at",
-    "gone_at",
-    "facts",
-];
-
-const CREDENTIALS: &[&str] = &[
-    "id",
-    "nhi_id",
-    "kind",
-    "external_id",
-    "fingerprint",
-    "preview",
-    "status",
-    "created_at",
-    "expires_at",
-    "last_rotated_at",
-    "last_used_at",
-    "last_used_state",
-];
-
-const PLACES: &[&str] = &["credential_id", "source", "repository", "path", "commit_id"];
-
-const STORED_FINDINGS: &[&str] = &["check_id", "nhi_id", "state", "severity", "evidence_digest"];
 
 /// The columns of a listed finding: the finding's, then its NHI's.
 const LISTED_FINDINGS: &[&str] = &[
@@ -66,40 +36,16 @@ const LISTED_FINDINGS: &[&str] = &[
     "owner",
 ];
 
-/// The statements a check run's reader uses for each batch of NHIs: every one selects the rows
-/// of the NHIs with ids from `?1` to `?2`.
-struct BatchQueries<'c> {
-    observations: rusqlite::Statement<'c>,
-    credentials: rusqlite::Statement<'c>,
-    places: rusqlite::Statement<'c>,
-    findings: rusqlite::Statement<'c>,
-}
-
-fn select(columns: &[&str], rest: &str) -> String {
-    format!("SELECT {} {rest}", columns.join(", "))
-}
+/// A check run's batch queries (see `batch.rs`), prepared once.
+struct BatchQueries<'c>(Vec<(&'static BatchQuery, rusqlite::Statement<'c>)>);
 
 impl<'c> BatchQueries<'c> {
     fn prepare(conn: &'c Connection) -> Result<Self, StoreError> {
-        Ok(Self {
-            observations: conn.prepare(&select(
-                OBSERVATIONS,
-                "FROM observations WHERE nhi_id >= ?1 AND nhi_id <= ?2 ORDER BY nhi_id, source",
-            ))?,
-            credentials: conn.prepare(&select(
-                CREDENTIALS,
-                "FROM credentials WHERE nhi_id >= ?1 AND nhi_id <= ?2 ORDER BY nhi_id, id",
-            ))?,
-            places: conn.prepare(
-                "SELECT l.credential_id, l.source, l.repository, l.path, l.commit_id \
-                 FROM credential_locations l JOIN credentials c ON c.id = l.credential_id \
-                 WHERE c.nhi_id >= ?1 AND c.nhi_id <= ?2 ORDER BY l.credential_id, l.location",
-            )?,
-            findings: conn.prepare(&select(
-                STORED_FINDINGS,
-                "FROM findings WHERE nhi_id >= ?1 AND nhi_id <= ?2",
-            ))?,
-        })
+        let mut prepared = Vec::with_capacity(QUERIES.len());
+        for q in QUERIES {
+            prepared.push((q, conn.prepare(&q.sql("?1", "?2"))?));
+        }
+        Ok(Self(prepared))
     }
 
     /// Reads everything about `nhis` (consecutive in id order) that a check needs.
@@ -108,71 +54,23 @@ impl<'c> BatchQueries<'c> {
             return Ok(CheckBatch::default());
         };
         let (lo, hi) = (lo.id.0.clone(), hi.id.0.clone());
-        let range = rusqlite::params![lo, hi];
         let mut b = CheckBatch {
             nhis,
             ..CheckBatch::default()
         };
-        let mut rows = self.observations.query(range)?;
-        while let Some(r) = rows.next()? {
-            let o = observation(&SqliteRow {
-                row: r,
-                columns: OBSERVATIONS,
-            })?;
-            b.observations
-                .entry(o.nhi_id.0.clone())
-                .or_default()
-                .push(o);
-        }
-        let mut rows = self.credentials.query(range)?;
-        while let Some(r) = rows.next()? {
-            let c = credential(&SqliteRow {
-                row: r,
-                columns: CREDENTIALS,
-            })?;
-            b.credentials.entry(c.nhi_id.0.clone()).or_default().push(c);
-        }
-        if !b.credentials.is_empty() {
-            let mut rows = self.places.query(range)?;
-            while let Some(r) = rows.next()? {
-                let c = SqliteRow {
-                    row: r,
-                    columns: PLACES,
-                };
-                let place = PlaceRow {
-                    credential_id: c.required(0)?,
-                    source: c.word(1)?,
-                    repository: c.required(2)?,
-                    path: c.required(3)?,
-                    commit: c.string(4)?,
-                };
-                b.places
-                    .entry(place.credential_id.clone())
-                    .or_default()
-                    .push(place);
+        for (q, stmt) in &mut self.0 {
+            if !q.wanted(&b) {
+                continue;
             }
-        }
-        let mut rows = self.findings.query(range)?;
-        while let Some(r) = rows.next()? {
-            let c = SqliteRow {
-                row: r,
-                columns: STORED_FINDINGS,
-            };
-            let f = StoredFinding {
-                check_id: c.required(0)?,
-                state: c.word(2)?,
-                severity: c.word(3)?,
-                evidence_digest: c.required(4)?,
-            };
-            // One key per NHI, not per finding.
-            let nhi = c
-                .text(1)?
-                .ok_or_else(|| StoreError::corrupt("nhi_id", "NULL"))?;
-            match b.findings.get_mut(nhi) {
-                Some(of_nhi) => of_nhi.push(f),
-                None => {
-                    b.findings.insert(nhi.to_owned(), vec![f]);
-                }
+            let mut rows = stmt.query(rusqlite::params![lo, hi])?;
+            while let Some(r) = rows.next()? {
+                q.add(
+                    &mut b,
+                    &SqliteRow {
+                        row: r,
+                        columns: q.columns,
+                    },
+                )?;
             }
         }
         Ok(b)
@@ -183,37 +81,6 @@ fn count(c: &impl Columns, i: usize) -> Result<i64, StoreError> {
     c.int(i)?
         .map(i64::from)
         .ok_or_else(|| StoreError::corrupt(c.name(i), "NULL"))
-}
-
-fn observation(c: &impl Columns) -> Result<Observation, StoreError> {
-    Ok(Observation {
-        nhi_id: NhiId(c.required(0)?),
-        source: c.required(1)?,
-        connector: c.required(2)?,
-        connector_version: c.required(3)?,
-        locator: c.required(4)?,
-        first_seen_at: c.at(5)?,
-        last_seen_at: c.at(6)?,
-        gone_at: c.time(7)?,
-        facts: c.json(8)?,
-    })
-}
-
-fn credential(c: &impl Columns) -> Result<Credential, StoreError> {
-    Ok(Credential {
-        id: c.required(0)?,
-        nhi_id: NhiId(c.required(1)?),
-        kind: c.word(2)?,
-        external_id: c.string(3)?,
-        fingerprint: c.string(4)?,
-        preview: c.string(5)?,
-        status: c.word(6)?,
-        created_at: c.time(7)?,
-        expires_at: c.time(8)?,
-        last_rotated_at: c.time(9)?,
-        last_used_at: c.time(10)?,
-        last_used_state: c.word(11)?,
-    })
 }
 
 /// Runs `read` on a blocking thread with a reader connection, inside one read transaction so
