@@ -88,7 +88,9 @@ pub fn builtin(id: &str) -> Option<Eval> {
 
 /// The date part of an instant, as evidence shows it.
 fn day(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
+    use chrono::Datelike as _;
+    // `format("%Y-%m-%d")` parses its pattern on every call; evidence takes millions of dates.
+    format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day())
 }
 
 fn time(t: DateTime<Utc>) -> Value {
@@ -1052,4 +1054,22 @@ fn no_backup_owner(s: &Subject, p: &Params, _: DateTime<Utc>) -> Outcome {
             .field("environment", s.environment.as_str())
             .source("register")
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+    use super::*;
+
+    #[test]
+    fn evidence_dates_are_iso_days() {
+        for (at, expected) in [
+            ("2026-03-04T23:59:59Z", "2026-03-04"),
+            ("0999-12-31T00:00:00Z", "0999-12-31"),
+        ] {
+            let t = DateTime::parse_from_rfc3339(at).unwrap().to_utc();
+            assert_eq!(day(t), expected);
+            assert_eq!(day(t), t.format("%Y-%m-%d").to_string());
+        }
+    }
 }

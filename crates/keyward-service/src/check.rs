@@ -434,7 +434,7 @@ impl Service {
             })
             .collect();
         let controls = ControlMap::new(checks.enabled());
-        let index: HashMap<String, usize> = enabled
+        let index: foldhash::HashMap<String, usize> = enabled
             .iter()
             .enumerate()
             .map(|(i, c)| (c.id.clone(), i))
