@@ -7,7 +7,7 @@ use futures_util::{Stream, TryStreamExt};
 use sqlx::PgPool;
 
 use crate::StoreError;
-use crate::rows::{Columns, column_name};
+use crate::rows::{Columns, selected_name};
 
 /// A `COPY` in progress: its output as it arrives, rows handed over once whole.
 pub(crate) struct CopyOut<S> {
@@ -265,11 +265,7 @@ impl Columns for Tuple<'_> {
     }
 
     fn name(&self, i: usize) -> &'static str {
-        if self.columns.is_empty() {
-            column_name(i)
-        } else {
-            self.columns.get(i).copied().unwrap_or("?")
-        }
+        selected_name(self.columns, i)
     }
 
     fn json_text(&self, i: usize) -> Result<&str, StoreError> {

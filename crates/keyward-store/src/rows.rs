@@ -306,6 +306,16 @@ impl<'a, 'r> SqliteRow<'a, 'r> {
     }
 }
 
+/// The name of the `i`th column a fast reader selected: of `columns`, or of [`NHI_COLUMNS`]
+/// when `columns` is empty.
+pub(crate) fn selected_name(columns: &[&'static str], i: usize) -> &'static str {
+    if columns.is_empty() {
+        column_name(i)
+    } else {
+        columns.get(i).copied().unwrap_or("?")
+    }
+}
+
 /// The name of the `i`th of [`NHI_COLUMNS`], for messages.
 pub(crate) fn column_name(i: usize) -> &'static str {
     NHI_COLUMNS.split(',').nth(i).map_or("nhis", str::trim)
@@ -334,11 +344,7 @@ impl Columns for SqliteRow<'_, '_> {
     }
 
     fn name(&self, i: usize) -> &'static str {
-        if self.columns.is_empty() {
-            column_name(i)
-        } else {
-            self.columns.get(i).copied().unwrap_or("?")
-        }
+        selected_name(self.columns, i)
     }
 
     fn int(&self, i: usize) -> Result<Option<i32>, StoreError> {
