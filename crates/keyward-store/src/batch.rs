@@ -106,33 +106,6 @@ const FINDINGS: BatchQuery = BatchQuery {
     rest: "FROM findings WHERE nhi_id >= {lo} AND nhi_id <= {hi}",
 };
 
-/// Reads everything about `nhis` (consecutive in id order) that a check needs from
-/// PostgreSQL, each query as a binary `COPY`.
-pub(crate) async fn complete_postgres(
-    pool: &sqlx::PgPool,
-    nhis: Vec<keyward_model::Nhi>,
-) -> Result<CheckBatch, StoreError> {
-    let (Some(first), Some(last)) = (nhis.first(), nhis.last()) else {
-        return Ok(CheckBatch::default());
-    };
-    let (mut lo, mut hi) = (String::new(), String::new());
-    crate::pg_copy::literal(&mut lo, &first.id.0)?;
-    crate::pg_copy::literal(&mut hi, &last.id.0)?;
-    let mut b = CheckBatch {
-        nhis,
-        ..CheckBatch::default()
-    };
-    for q in QUERIES {
-        if q.wanted(&b) {
-            crate::pg_copy::start(pool, &q.sql(&lo, &hi), q.columns)
-                .await?
-                .each(|t| q.add(&mut b, t))
-                .await?;
-        }
-    }
-    Ok(b)
-}
-
 /// The queries in the order they run; [`PLACES`] is skipped when the batch has no
 /// credentials.
 pub(crate) const QUERIES: [&BatchQuery; 4] = [&OBSERVATIONS, &CREDENTIALS, &PLACES, &FINDINGS];

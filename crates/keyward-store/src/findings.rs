@@ -172,6 +172,33 @@ impl CheckBatches {
     }
 }
 
+/// Reads everything about `nhis` (consecutive in id order) that a check needs from
+/// PostgreSQL, each query as a binary `COPY`.
+async fn complete_postgres(
+    pool: &sqlx::PgPool,
+    nhis: Vec<keyward_model::Nhi>,
+) -> Result<CheckBatch, StoreError> {
+    let (Some(first), Some(last)) = (nhis.first(), nhis.last()) else {
+        return Ok(CheckBatch::default());
+    };
+    let (mut lo, mut hi) = (String::new(), String::new());
+    crate::pg_copy::literal(&mut lo, &first.id.0)?;
+    crate::pg_copy::literal(&mut hi, &last.id.0)?;
+    let mut b = CheckBatch {
+        nhis,
+        ..CheckBatch::default()
+    };
+    for q in crate::batch::QUERIES {
+        if q.wanted(&b) {
+            crate::pg_copy::start(pool, &q.sql(&lo, &hi), q.columns)
+                .await?
+                .each(|t| q.add(&mut b, t))
+                .await?;
+        }
+    }
+    Ok(b)
+}
+
 /// The NHI a listed finding is about.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FindingNhi {
@@ -221,7 +248,7 @@ impl Store {
         tokio::spawn(async move {
             while let Some(batch) = nhis.recv().await {
                 let out = match batch {
-                    Ok(b) => crate::batch::complete_postgres(&pool, b).await,
+                    Ok(b) => complete_postgres(&pool, b).await,
                     Err(e) => Err(e),
                 };
                 let failed = out.is_err();
