@@ -13,6 +13,7 @@
 
 mod error;
 mod fragment;
+mod pattern;
 mod placeholder;
 mod rules;
 mod spec;
