@@ -5,8 +5,11 @@
   binary inside it, its exact command line for a directory and for a git repository, its
   version, and a parser of its JSON report into (path, line, rule) findings;
 * a runner that times a command and records the peak resident memory of its whole process
-  tree (the child's own ru_maxrss from wait4, and the sum of VmRSS over every descendant,
-  sampled from /proc every 50 ms), with a timeout that kills the tree and says so;
+  tree (the command's own ru_maxrss, and the sum of VmRSS over it and its descendants,
+  sampled from /proc every 50 ms), with a timeout that kills the tree and says so. The
+  command is started by a small launcher process, not by this script: Linux starts a child's
+  ru_maxrss at the resident size of the process it was forked from, and this script holds
+  ~150 MB once it has built a corpus, which would be every tool's floor;
 * an optional network check: a command run under `strace -f -e trace=connect` and the list of
   its non-Unix-socket connect() calls.
 
@@ -440,9 +443,9 @@ def _children_map():
 
 
 def _tree_rss(root_pid):
-    """Sum of VmRSS (bytes) over root_pid and all its descendants."""
+    """Sum of VmRSS (bytes) over root_pid's descendants (not root_pid: the launcher)."""
     kids = _children_map()
-    total, stack, seen = 0, [root_pid], set()
+    total, stack, seen = 0, list(kids.get(root_pid, [])), {root_pid}
     while stack:
         pid = stack.pop()
         if pid in seen:
@@ -454,7 +457,7 @@ def _tree_rss(root_pid):
         except (OSError, ValueError, IndexError):
             pass
         stack.extend(kids.get(pid, []))
-    return total, len(seen)
+    return total, len(seen) - 1
 
 
 class Run:
@@ -468,10 +471,37 @@ class Run:
         self.error = None
 
 
+# Forks and execs argv[2:], waits, and writes the child's ru_maxrss (KiB) to argv[1]: forked
+# from this ~10 MB interpreter rather than from the benchmark script, the child's ru_maxrss
+# starts from the launcher's size, below any tool's own.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as e:
+        print(f"could not start {sys.argv[2]}: {e}", file=sys.stderr)
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(argv, stdout_path=None, cwd=None, env=None, timeout=1800.0, stderr_path=None,
                  sample=0.05):
     """Runs argv, timing it and tracking the peak RSS of its process tree."""
     r = Run()
+    exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0])
+    if not exe or not os.access(exe, os.X_OK):
+        r.error = f"could not start: {argv[0]} is not an executable"
+        return r
+    maxrss_path = os.path.join(BENCH_DIR, "last-maxrss.txt")
+    if os.path.exists(maxrss_path):
+        os.unlink(maxrss_path)
+    argv = [sys.executable, "-S", "-c", _LAUNCHER, maxrss_path] + list(argv)
     out_f = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
     err_path = stderr_path or os.path.join(BENCH_DIR, "last-stderr.txt")
     err_f = open(err_path, "wb")
@@ -506,8 +536,12 @@ def run_measured(argv, stdout_path=None, cwd=None, env=None, timeout=1800.0, std
         time.sleep(sample)
     r.wall = time.perf_counter() - t0
     proc.returncode = r.code = os.waitstatus_to_exitcode(status)
-    # ru_maxrss (KiB) of the child; for a single process it is exact where sampling is not.
-    r.peak_rss = max(r.peak_rss, usage.ru_maxrss * 1024)
+    # ru_maxrss (KiB) of the command; for a single process it is exact where sampling is not.
+    try:
+        with open(maxrss_path) as f:
+            r.peak_rss = max(r.peak_rss, int(f.read()) * 1024)
+    except (OSError, ValueError):
+        pass  # killed on timeout, or it could not start: the samples are what there is
     # Anything the tool left running in its session (it should leave nothing).
     try:
         os.killpg(proc.pid, signal.SIGKILL)
