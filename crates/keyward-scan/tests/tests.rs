@@ -317,6 +317,39 @@ fn history_reports_the_commit_that_introduced_a_deleted_secret() {
     );
 }
 
+#[test]
+fn history_order_follows_ancestry_not_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let (first, second) = (github_token(6), github_token(7));
+    git(repo, &["init", "-q", "-b", "main"], "2026-01-01T00:00:00Z");
+    // Three commits within one second: the secret's commit is the first, whatever the ids.
+    write(repo, "a.py", format!("T = \"{first}\"\n").as_bytes());
+    let leak = commit_all(repo, "leak", "2026-02-01T10:00:00Z");
+    write(repo, "b.py", b"x = 1\n");
+    commit_all(repo, "more", "2026-02-01T10:00:00Z");
+    write(repo, "c.py", b"y = 2\n");
+    commit_all(repo, "and more", "2026-02-01T10:00:00Z");
+    // A clock set wrong: a commit dated a month before its parent still comes after it.
+    write(repo, "d.py", format!("U = \"{second}\"\n").as_bytes());
+    let skewed_parent = commit_all(repo, "leak again", "2026-03-01T10:00:00Z");
+    write(repo, "e.py", b"z = 3\n");
+    commit_all(repo, "from a wrong clock", "2026-01-15T10:00:00Z");
+
+    let rules = RuleSet::builtin().unwrap();
+    let fp = Fingerprinter::new(FingerprintKey::from_bytes([7; 32]));
+    let r = keyward_scan::scan_git(repo, &rules, &fp, &ScanOptions::default()).unwrap();
+    let got: Vec<(&str, &str)> = r
+        .findings
+        .iter()
+        .map(|f| (f.path.as_str(), f.git.as_ref().unwrap().commit.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [("a.py", leak.as_str()), ("d.py", skewed_parent.as_str())]
+    );
+}
+
 fn sarif_schema() -> Option<serde_json::Value> {
     keyward_scan::testing::sarif_schema().unwrap()
 }
