@@ -193,6 +193,14 @@ struct Plan {
     errors: Vec<ManifestError>,
 }
 
+/// What one round read from the parsed files.
+#[derive(Default)]
+struct Gathered {
+    nhis: Vec<DeclaredNhi>,
+    files: Vec<SourceFile>,
+    errors: Vec<ManifestError>,
+}
+
 /// A planned round and its declarations, waiting to be written.
 type Planned = (Vec<DeclaredNhi>, Plan);
 
@@ -269,7 +277,8 @@ impl Service {
         self.finish_apply(run, dry_run).await
     }
 
-    /// Plans each round while writing the one before.
+    /// Gathers and plans each round while writing the one before: the writer waits for
+    /// neither the parser nor the planner unless they fall a whole round behind.
     async fn apply_parts(
         &self,
         run: &mut ApplyRun,
@@ -278,35 +287,40 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let now = run.now;
         let mut waiting: Option<Planned> = None;
-        let mut pending: Vec<DeclaredNhi> = Vec::new();
-        let mut more = true;
-        while more || !pending.is_empty() || waiting.is_some() {
+        loop {
             // After an invalid file, later parts carry only their errors; after a conflict with
             // the register, later declarations are still checked but nothing more is written.
-            while more && pending.len() < round {
-                match parts.recv().await {
-                    Some(part) => {
-                        run.files.extend(part.source);
-                        run.errors.extend(part.errors);
-                        pending.extend(part.nhis);
-                    }
-                    None => more = false,
+            let gather = async {
+                let mut next = Gathered::default();
+                while next.nhis.len() < round {
+                    let Some(part) = parts.recv().await else {
+                        break;
+                    };
+                    next.files.extend(part.source);
+                    next.errors.extend(part.errors);
+                    next.nhis.extend(part.nhis);
                 }
-            }
-            let round = std::mem::take(&mut pending);
+                let planned = self.plan(&next.nhis, now).await;
+                (next, planned)
+            };
             let write = async {
                 match waiting.take() {
                     Some((decls, plan)) => self.write_plan(&mut run.tx, &decls, plan, now).await,
                     None => Ok(()),
                 }
             };
-            let (planned, written) = tokio::join!(self.plan(&round, now), write);
+            let ((next, planned), written) = tokio::join!(gather, write);
             written?;
-            if !round.is_empty() {
-                waiting = run.admit(round.len(), planned?).map(|plan| (round, plan));
+            run.files.extend(next.files);
+            run.errors.extend(next.errors);
+            if next.nhis.is_empty() {
+                // Only the end of the files stops a round short of any declaration.
+                return Ok(());
             }
+            waiting = run
+                .admit(next.nhis.len(), planned?)
+                .map(|plan| (next.nhis, plan));
         }
-        Ok(())
     }
 
     async fn start_apply(&self) -> Result<ApplyRun, ServiceError> {
