@@ -7,7 +7,10 @@
 //! per-thread caches take most of that away (1,000,000 NHIs: 13.4 s → 8.0 s). Its default of
 //! keeping freed pages for ten seconds would raise a secret scan's peak memory (scans free
 //! large file buffers) by a tenth; returning them after 100 ms keeps it where glibc's was.
-//! `_RJEM_MALLOC_CONF` overrides the built-in options at run time.
+//!
+//! jemalloc also takes the C library's `malloc` and `free`, so SQLite allocates from it
+//! instead of glibc: an apply spends a tenth of its SQLite thread allocating and freeing
+//! (100,000 NHIs: 3-5% faster). `MALLOC_CONF` overrides the built-in options at run time.
 
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
