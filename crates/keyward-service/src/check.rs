@@ -8,6 +8,11 @@
 //! Each NHI whose findings changed gets one ledger entry listing what changed; the run's
 //! record holds the counts per check and per control. Nothing else is written, so a run that
 //! finds what the last one found adds only its run record.
+//!
+//! The store keeps, per NHI with findings, a digest of its open findings (check, severity,
+//! evidence digest) over the checks the last run evaluated. A batch is judged first; only the
+//! NHIs whose digest differs from what they fail now have their findings read and compared.
+//! On an unchanged register of 1,000,000 NHIs that skips reading ~4.9 million findings.
 
 use std::collections::HashMap;
 
@@ -272,12 +277,23 @@ struct Judged {
     severity: Severity,
 }
 
+/// One NHI of a batch, judged: its outcomes in the order of the enabled checks (with each
+/// failure's evidence digest) and the digest of the open findings they make.
+struct JudgedNhi {
+    id: keyward_model::NhiId,
+    name: String,
+    outcomes: Vec<(Outcome, Option<String>)>,
+    set: String,
+}
+
 /// What a run has yet to write: findings opened or changed (with, for those already stored,
 /// their index and whether they reopen, to carry their times over), findings resolved with
 /// when they were last seen, and ledger entries.
 #[derive(Default)]
 struct Pending {
     writes: Vec<Finding>,
+    /// Digests of NHIs' open findings that changed.
+    sets: Vec<(String, String)>,
     carries: Vec<(usize, bool)>,
     resolves: Vec<(String, Option<DateTime<Utc>>)>,
     entries: Vec<NewEntry>,
@@ -478,28 +494,78 @@ impl Service {
         };
         let mut most_severe = MostSevere::new(options.most_severe);
         let mut pending = Pending::default();
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; enabled.len()];
         let mut befores: Vec<Option<usize>> = vec![None; enabled.len()];
         let mut encoded: Vec<u8> = Vec::with_capacity(1024);
+        // What the digest of each NHI's open findings covers: the checks this run evaluates.
+        let basis = {
+            let mut h = keyward_model::EvidenceHasher::default();
+            for c in &enabled {
+                h.update(c.id.as_bytes());
+                h.update(b"\n");
+            }
+            h.finish()
+        };
+        let mut judged: Vec<JudgedNhi> = Vec::new();
 
         let mut batches = self.store.check_batches(now)?;
         while let Some(batch) = batches.next().await {
             let mut batch = batch?;
             let nhis = std::mem::take(&mut batch.nhis);
+            // Judge the whole batch first: only the NHIs whose open findings differ from what
+            // the last run left need their stored findings read.
             for nhi in nhis {
                 report.nhis += 1;
-                let nhi_id = nhi.id.clone();
-                let stored = batch.findings.remove(&nhi_id.0).unwrap_or_default();
                 let s = subject(nhi, &mut batch, &directory);
                 if s.is_live() {
                     report.judged += 1;
                 }
+                let mut j = JudgedNhi {
+                    id: keyward_model::NhiId(s.id.clone()),
+                    name: s.name.clone(),
+                    outcomes: Vec::with_capacity(enabled.len()),
+                    set: String::new(),
+                };
                 // `evaluate` calls back for the enabled checks in the order `enabled` holds.
-                let mut next = 0;
-                checks.evaluate(&s, now, |_, o| {
-                    outcomes[next] = Some(o);
-                    next += 1;
-                })?;
+                checks.evaluate(&s, now, |_, o| j.outcomes.push((o, None)))?;
+                let mut set = keyward_model::EvidenceHasher::default();
+                set.update(basis.as_bytes());
+                for (i, (outcome, digest_of)) in j.outcomes.iter_mut().enumerate() {
+                    if let Outcome::Fail(e) = outcome {
+                        let d = digest(e, &mut encoded)?;
+                        for part in [enabled[i].id.as_str(), enabled[i].severity.as_str(), &d] {
+                            set.update(part.as_bytes());
+                            set.update(b" ");
+                        }
+                        *digest_of = Some(d);
+                    }
+                }
+                j.set = set.finish();
+                judged.push(j);
+            }
+            let stale: Vec<&str> = judged
+                .iter()
+                .filter(|j| batch.finding_sets.get(&j.id.0).is_some_and(|d| *d != j.set))
+                .map(|j| j.id.0.as_str())
+                .collect();
+            let mut stored_of = if stale.is_empty() {
+                foldhash::HashMap::default()
+            } else {
+                tx.stored_findings_of(&stale).await?
+            };
+            for nhi in judged.drain(..) {
+                let nhi_id = nhi.id;
+                let stored_set = batch.finding_sets.get(&nhi_id.0);
+                // As the last run left it: every failure is an open finding with the same
+                // evidence and severity, and nothing passing has an open finding.
+                let settled = stored_set.is_some_and(|d| *d == nhi.set);
+                let stored = stored_of.remove(&nhi_id.0).unwrap_or_default();
+                let failing = nhi
+                    .outcomes
+                    .iter()
+                    .any(|(o, _)| matches!(o, Outcome::Fail(_)));
+                if !settled && (stored_set.is_some() || failing) {
+                    pending.sets.push((nhi_id.0.clone(), nhi.set));
+                }
                 befores.fill(None);
                 for (j, f) in stored.iter().enumerate() {
                     if let Some(&i) = index.get(f.check_id.as_str()) {
@@ -511,10 +577,7 @@ impl Service {
                     run: &run_id,
                     ..Changes::default()
                 };
-                for (i, outcome) in outcomes.iter_mut().enumerate() {
-                    let Some(outcome) = outcome.take() else {
-                        continue;
-                    };
+                for (i, (outcome, evidence_digest)) in nhi.outcomes.into_iter().enumerate() {
                     let check = &enabled[i];
                     let before = befores[i].map(|j| &stored[j]);
                     let t = &mut tallies[i];
@@ -536,7 +599,7 @@ impl Service {
                                 t.applicable += 1;
                                 t.passed += 1;
                             }
-                            if before.is_some_and(|f| f.state == FindingState::Open) {
+                            if !settled && before.is_some_and(|f| f.state == FindingState::Open) {
                                 let id = Finding::id_for(check.id.as_str(), &nhi_id);
                                 let last_seen = states.get(check.id.as_str()).map(|(_, at)| *at);
                                 t.resolved += 1;
@@ -558,17 +621,18 @@ impl Service {
                                 most_severe.offer(
                                     check.severity,
                                     &check.id,
-                                    &s.name,
+                                    &nhi.name,
                                     &nhi_id.0,
                                     || Finding::id_for(check.id.as_str(), &nhi_id),
                                 );
                             }
-                            let digest = digest(&e, &mut encoded)?;
-                            let unchanged = before.is_some_and(|f| {
-                                f.state == FindingState::Open
-                                    && f.evidence_digest == digest
-                                    && f.severity == check.severity
-                            });
+                            let digest = evidence_digest.unwrap_or_default();
+                            let unchanged = settled
+                                || before.is_some_and(|f| {
+                                    f.state == FindingState::Open
+                                        && f.evidence_digest == digest
+                                        && f.severity == check.severity
+                                });
                             if unchanged {
                                 continue;
                             }
@@ -637,7 +701,7 @@ impl Service {
                     ));
                 }
             }
-            if pending.writes.len() + pending.resolves.len() >= PAGE {
+            if pending.writes.len() + pending.resolves.len() + pending.sets.len() >= PAGE {
                 self.flush_findings(&mut tx, &mut pending).await?;
             }
         }
@@ -694,6 +758,7 @@ impl Service {
     async fn flush_findings(&self, tx: &mut WriteTx, p: &mut Pending) -> Result<(), ServiceError> {
         let Pending {
             writes,
+            sets,
             carries,
             resolves,
             entries,
@@ -724,6 +789,8 @@ impl Service {
         writes.clear();
         tx.resolve_findings(resolves).await?;
         resolves.clear();
+        tx.upsert_finding_sets(sets).await?;
+        sets.clear();
         let page = std::mem::take(entries);
         tx.append_all::<ServiceError, _>(page.into_iter().map(Ok))
             .await?;

@@ -345,6 +345,19 @@ async fn findings_of_a_check_switched_off_stay_as_they_were_and_are_not_reported
         FindingState::Open,
         "left as it was"
     );
+
+    // Fixed while the check was off, then switched back on: the finding resolves. (Every
+    // other finding is as the last run left it; the change is in which checks run.)
+    with_admin(&svc, false).await;
+    let run = svc.check(&mut checks()).await.unwrap();
+    assert_eq!((run.opened, run.resolved, run.updated), (0, 1, 0));
+    assert_eq!(
+        svc.store().finding(&fid).await.unwrap().state,
+        FindingState::Resolved
+    );
+    let again = svc.check(&mut checks()).await.unwrap();
+    assert_eq!((again.opened, again.resolved, again.updated), (0, 0, 0));
+    assert_eq!(again.open(), run.open());
     svc.close().await;
 }
 

@@ -5,7 +5,7 @@
 use keyward_model::{Credential, NhiId, Observation};
 
 use crate::StoreError;
-use crate::findings::{CheckBatch, PlaceRow, StoredFinding};
+use crate::findings::{CheckBatch, PlaceRow};
 use crate::rows::Columns;
 
 /// One of the queries.
@@ -23,7 +23,7 @@ enum Part {
     Observations,
     Credentials,
     Places,
-    Findings,
+    Sets,
 }
 
 impl BatchQuery {
@@ -49,7 +49,7 @@ impl BatchQuery {
             Part::Observations => observation(b, c),
             Part::Credentials => credential(b, c),
             Part::Places => place(b, c),
-            Part::Findings => finding(b, c),
+            Part::Sets => set(b, c),
         }
     }
 }
@@ -99,16 +99,16 @@ const PLACES: BatchQuery = BatchQuery {
            WHERE c.nhi_id >= {lo} AND c.nhi_id <= {hi} ORDER BY l.credential_id, l.location",
 };
 
-/// Stored findings, as much of each as tells whether it changed.
-const FINDINGS: BatchQuery = BatchQuery {
-    part: Part::Findings,
-    columns: &["check_id", "nhi_id", "state", "severity", "evidence_digest"],
-    rest: "FROM findings WHERE nhi_id >= {lo} AND nhi_id <= {hi}",
+/// The digest of each NHI's open findings as the last run left them.
+const SETS: BatchQuery = BatchQuery {
+    part: Part::Sets,
+    columns: &["nhi_id", "digest"],
+    rest: "FROM finding_sets WHERE nhi_id >= {lo} AND nhi_id <= {hi}",
 };
 
 /// The queries in the order they run; [`PLACES`] is skipped when the batch has no
 /// credentials.
-pub(crate) const QUERIES: [&BatchQuery; 4] = [&OBSERVATIONS, &CREDENTIALS, &PLACES, &FINDINGS];
+pub(crate) const QUERIES: [&BatchQuery; 4] = [&OBSERVATIONS, &CREDENTIALS, &PLACES, &SETS];
 
 fn observation(b: &mut CheckBatch, c: &impl Columns) -> Result<(), StoreError> {
     let o = Observation {
@@ -166,22 +166,7 @@ fn place(b: &mut CheckBatch, c: &impl Columns) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn finding(b: &mut CheckBatch, c: &impl Columns) -> Result<(), StoreError> {
-    let f = StoredFinding {
-        check_id: c.required(0)?,
-        state: c.word(2)?,
-        severity: c.word(3)?,
-        evidence_digest: c.required(4)?,
-    };
-    // One key per NHI, not per finding.
-    let nhi = c
-        .text(1)?
-        .ok_or_else(|| StoreError::corrupt("nhi_id", "NULL"))?;
-    match b.findings.get_mut(nhi) {
-        Some(of_nhi) => of_nhi.push(f),
-        None => {
-            b.findings.insert(nhi.to_owned(), vec![f]);
-        }
-    }
+fn set(b: &mut CheckBatch, c: &impl Columns) -> Result<(), StoreError> {
+    b.finding_sets.insert(c.required(0)?, c.required(1)?);
     Ok(())
 }

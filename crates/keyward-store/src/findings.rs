@@ -36,6 +36,13 @@ const FINDINGS: Table = Table {
     keep: &["opened_at"],
 };
 
+const FINDING_SETS: Table = Table {
+    name: "finding_sets",
+    columns: &[("nhi_id", Col::Text), ("digest", Col::Text)],
+    key: "(nhi_id)",
+    keep: &[],
+};
+
 const CHECK_STATE: Table = Table {
     name: "check_state",
     columns: &[
@@ -156,8 +163,10 @@ pub struct CheckBatch {
     pub credentials: foldhash::HashMap<String, Vec<Credential>>,
     /// Their credentials' locations, by credential id.
     pub places: foldhash::HashMap<String, Vec<PlaceRow>>,
-    /// Their stored findings, by NHI id.
-    pub findings: foldhash::HashMap<String, Vec<StoredFinding>>,
+    /// The digest of each one's open findings as the last check run left them, by NHI id;
+    /// only NHIs with stored findings have one. [`WriteTx::stored_findings_of`] reads the
+    /// findings themselves.
+    pub finding_sets: foldhash::HashMap<String, String>,
 }
 
 /// Batches for a check run, read ahead of the caller.
@@ -231,8 +240,8 @@ pub struct FindingFilter {
 
 impl Store {
     /// Reads the register for a check run: the NHIs in id order, each batch with its
-    /// observations, credentials, credentials' locations and stored findings, read two batches
-    /// ahead while the caller evaluates.
+    /// observations, credentials, credentials' locations and the digests of its NHIs' open
+    /// findings, read two batches ahead while the caller evaluates.
     pub fn check_batches(&self, now: DateTime<Utc>) -> Result<CheckBatches, StoreError> {
         if let Some(path) = self.sqlite_path()? {
             return Ok(CheckBatches {
@@ -395,6 +404,49 @@ impl WriteTx {
             ])
         })
         .await
+    }
+
+    /// Sets the digests of NHIs' open findings (see [`CheckBatch::finding_sets`]).
+    pub async fn upsert_finding_sets(
+        &mut self,
+        sets: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        self.changed |= !sets.is_empty();
+        bulk(&mut self.tx, &FINDING_SETS, sets, true, |(nhi, digest)| {
+            Ok(vec![Cell::Text(Some(nhi)), Cell::Text(Some(digest))])
+        })
+        .await
+    }
+
+    /// The stored findings of these NHIs, as much of each as tells whether it changed, by NHI
+    /// id.
+    pub async fn stored_findings_of(
+        &mut self,
+        ids: &[&str],
+    ) -> Result<foldhash::HashMap<String, Vec<StoredFinding>>, StoreError> {
+        let mut out: foldhash::HashMap<String, Vec<StoredFinding>> = Default::default();
+        dispatch!(&mut self.tx, t, DB => {
+            for chunk in ids.chunks(crate::write::BATCH) {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "SELECT nhi_id, check_id, state, severity, evidence_digest FROM findings WHERE nhi_id IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind((*id).to_owned());
+                }
+                qb.push(")");
+                for row in qb.build().fetch_all(&mut **t).await? {
+                    let word = |i: usize| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(i)?) };
+                    out.entry(word(0)?).or_default().push(StoredFinding {
+                        check_id: word(1)?,
+                        state: word(2)?.parse().map_err(|e| StoreError::corrupt("findings.state", e))?,
+                        severity: word(3)?.parse().map_err(|e| StoreError::corrupt("findings.severity", e))?,
+                        evidence_digest: word(4)?,
+                    });
+                }
+            }
+        });
+        Ok(out)
     }
 
     /// Resolves open findings now, each with the last evaluation that saw it (when known;

@@ -111,7 +111,7 @@ fn spawn_reader<T: Send + 'static>(
 }
 
 /// Starts reading the whole register for a check run, in batches of NHIs in id order, each
-/// with its observations, credentials, credentials' locations and stored findings.
+/// with its observations, credentials, credentials' locations and finding digests.
 pub(crate) fn check_batches(path: PathBuf) -> mpsc::Receiver<Result<CheckBatch, StoreError>> {
     spawn_reader(path, 2, |conn, tx| {
         let mut queries = BatchQueries::prepare(conn)?;
