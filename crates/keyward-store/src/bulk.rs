@@ -55,6 +55,21 @@ pub(crate) fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
+/// Binds `values` as the list of the `IN (` a statement being built ends with, and closes it.
+pub(crate) fn push_list<'args, DB>(
+    qb: &mut sqlx::QueryBuilder<'args, DB>,
+    values: impl IntoIterator<Item = impl AsRef<str>>,
+) where
+    DB: sqlx::Database,
+    String: 'args + sqlx::Encode<'args, DB> + sqlx::Type<DB>,
+{
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(v.as_ref().to_owned());
+    }
+    qb.push(")");
+}
+
 /// A table's bulk insert: its columns in row order and what an upsert does on a key conflict.
 pub(crate) struct Table {
     pub(crate) name: &'static str,

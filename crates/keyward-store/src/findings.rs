@@ -335,11 +335,7 @@ impl Store {
             }
             if !filter.ids.is_empty() {
                 qb.push(" AND f.id IN (");
-                let mut ids = qb.separated(", ");
-                for id in &filter.ids {
-                    ids.push_bind(id.clone());
-                }
-                qb.push(")");
+                crate::bulk::push_list(&mut qb, &filter.ids);
             }
             qb.push(" ORDER BY f.nhi_id, f.check_id");
             let q = qb.build();
@@ -430,11 +426,7 @@ impl WriteTx {
                 let mut qb = sqlx::QueryBuilder::<DB>::new(
                     "SELECT nhi_id, check_id, state, severity, evidence_digest FROM findings WHERE nhi_id IN (",
                 );
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    sep.push_bind((*id).to_owned());
-                }
-                qb.push(")");
+                crate::bulk::push_list(&mut qb, chunk);
                 for row in qb.build().fetch_all(&mut **t).await? {
                     let word = |i: usize| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(i)?) };
                     out.entry(word(0)?).or_default().push(StoredFinding {
@@ -474,11 +466,7 @@ impl WriteTx {
                         qb.push(", last_seen_at = ").push_bind(seen);
                     }
                     qb.push(" WHERE id IN (");
-                    let mut sep = qb.separated(", ");
-                    for id in chunk {
-                        sep.push_bind((*id).to_owned());
-                    }
-                    qb.push(")");
+                    crate::bulk::push_list(&mut qb, chunk);
                     qb.build().execute(&mut **t).await?;
                 }
             }
@@ -545,11 +533,7 @@ impl WriteTx {
         dispatch!(&mut self.tx, t, DB => {
             for chunk in ids.chunks(crate::write::BATCH) {
                 let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {FINDING_COLUMNS} FROM findings WHERE id IN ("));
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    sep.push_bind((*id).to_owned());
-                }
-                qb.push(")");
+                crate::bulk::push_list(&mut qb, chunk);
                 for r in qb.build().fetch_all(&mut **t).await? {
                     out.push(finding_from_row!(&r));
                 }

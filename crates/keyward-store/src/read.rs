@@ -181,11 +181,8 @@ impl Store {
             let mut qb = sqlx::QueryBuilder::<DB>::new(
                 "SELECT nhi_id, source FROM observations WHERE gone_at IS NULL AND nhi_id IN (",
             );
-            let mut sep = qb.separated(", ");
-            for id in ids {
-                sep.push_bind((*id).to_owned());
-            }
-            qb.push(") ORDER BY nhi_id, source");
+            crate::bulk::push_list(&mut qb, ids);
+            qb.push(" ORDER BY nhi_id, source");
             for row in qb.build().fetch_all(p).await? {
                 out.entry(row.try_get("nhi_id")?)
                     .or_default()
@@ -570,10 +567,7 @@ where
 {
     let mut qb = sqlx::QueryBuilder::<DB>::new(head);
     qb.push(" WHERE declaration IN (");
-    let mut sep = qb.separated(", ");
-    for n in names {
-        sep.push_bind((*n).to_owned());
-    }
-    qb.push(")").push(crate::rows::NHI_JSON_END);
+    crate::bulk::push_list(&mut qb, names);
+    qb.push(crate::rows::NHI_JSON_END);
     qb
 }

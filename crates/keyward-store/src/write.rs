@@ -446,11 +446,7 @@ impl WriteTx {
                 let mut qb = sqlx::QueryBuilder::<DB>::new(format!(
                     "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE fingerprint IN ("
                 ));
-                let mut sep = qb.separated(", ");
-                for f in chunk {
-                    sep.push_bind((*f).to_owned());
-                }
-                qb.push(")");
+                crate::bulk::push_list(&mut qb, chunk);
                 for row in qb.build().fetch_all(&mut **t).await? {
                     out.push(credential_from_row!(&row));
                 }
@@ -483,11 +479,7 @@ impl WriteTx {
                 let mut qb = sqlx::QueryBuilder::<DB>::new(
                     "SELECT credential_id, location FROM credential_locations WHERE credential_id IN (",
                 );
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    sep.push_bind((*id).to_owned());
-                }
-                qb.push(")");
+                crate::bulk::push_list(&mut qb, chunk);
                 let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut **t).await?;
                 out.extend(rows);
             }
@@ -685,11 +677,7 @@ impl WriteTx {
         dispatch!(&mut self.tx, t, DB => {
             for chunk in ids.chunks(BATCH) {
                 let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE nhi_id IN ("));
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    sep.push_bind((*id).to_owned());
-                }
-                qb.push(")");
+                crate::bulk::push_list(&mut qb, chunk);
                 for row in qb.build().fetch_all(&mut **t).await? {
                     out.push(credential_from_row!(&row));
                 }
@@ -738,11 +726,7 @@ impl WriteTx {
                 ));
                 qb.push_bind(source.to_owned());
                 qb.push(" AND nhi_id IN (");
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    sep.push_bind((*id).to_owned());
-                }
-                qb.push(")");
+                crate::bulk::push_list(&mut qb, chunk);
                 for row in qb.build().fetch_all(&mut **t).await? {
                     out.push(observation_from_row!(&row));
                 }
@@ -759,11 +743,7 @@ impl WriteTx {
                 let mut qb = sqlx::QueryBuilder::<DB>::new(
                     "SELECT email, name, team, manager_email, status, departed_on FROM people WHERE email IN (",
                 );
-                let mut sep = qb.separated(", ");
-                for e in chunk {
-                    sep.push_bind((*e).to_owned());
-                }
-                qb.push(")");
+                crate::bulk::push_list(&mut qb, chunk);
                 for row in qb.build().fetch_all(&mut **t).await? {
                     out.push(person_from_row!(&row));
                 }
