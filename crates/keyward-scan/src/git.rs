@@ -237,52 +237,21 @@ fn tips(
             loose.push((name, id, kind));
         }
     }
+    // `git log --date-order`: no commit before its children, otherwise newest first; reversed,
+    // each commit comes after its parents. Dates alone do not order history: commits made
+    // within one second (scripts, rebases) share a date, and clocks skew.
     let mut commits = Vec::new();
     if !starts.is_empty() {
-        for info in repo.rev_walk(starts).all()? {
-            let info = info?;
-            let time = repo.find_commit(info.id)?.time().map_or(0, |t| t.seconds);
-            commits.push((info.id, time, info.parent_ids.to_vec()));
+        for info in repo
+            .rev_walk(starts)
+            .sorting(gix::revision::walk::Sorting::DateOrder)
+            .all()?
+        {
+            commits.push(info?.id);
         }
     }
-    Ok((oldest_first(commits), loose))
-}
-
-/// Commits with their times and parents, each after all of its parents, and otherwise oldest
-/// first. Dates alone do not order history: commits made within one second (scripts,
-/// rebases) share a date, and clocks skew, yet a secret first appears where its ancestry says.
-fn oldest_first(commits: Vec<(ObjectId, i64, Vec<ObjectId>)>) -> Vec<ObjectId> {
-    use std::cmp::Reverse;
-    use std::collections::{BinaryHeap, HashMap};
-
-    let index: HashMap<ObjectId, usize> =
-        commits.iter().enumerate().map(|(i, c)| (c.0, i)).collect();
-    let mut waiting = vec![0usize; commits.len()];
-    let mut children = vec![Vec::new(); commits.len()];
-    for (i, (_, _, parents)) in commits.iter().enumerate() {
-        for p in parents {
-            if let Some(&p) = index.get(p) {
-                waiting[i] += 1;
-                children[p].push(i);
-            }
-        }
-    }
-    let key = |i: usize| Reverse((commits[i].1, commits[i].0));
-    let mut ready: BinaryHeap<_> = (0..commits.len())
-        .filter(|&i| waiting[i] == 0)
-        .map(|i| (key(i), i))
-        .collect();
-    let mut out = Vec::with_capacity(commits.len());
-    while let Some((_, i)) = ready.pop() {
-        out.push(commits[i].0);
-        for &c in &children[i] {
-            waiting[c] -= 1;
-            if waiting[c] == 0 {
-                ready.push((key(c), c));
-            }
-        }
-    }
-    out
+    commits.reverse();
+    Ok((commits, loose))
 }
 
 fn walk_tree(
