@@ -427,13 +427,12 @@ impl WriteTx {
                     "SELECT nhi_id, check_id, state, severity, evidence_digest FROM findings WHERE nhi_id IN (",
                 );
                 crate::bulk::push_list(&mut qb, chunk);
-                for row in qb.build().fetch_all(&mut **t).await? {
-                    let word = |i: usize| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(i)?) };
-                    out.entry(word(0)?).or_default().push(StoredFinding {
-                        check_id: word(1)?,
-                        state: word(2)?.parse().map_err(|e| StoreError::corrupt("findings.state", e))?,
-                        severity: word(3)?.parse().map_err(|e| StoreError::corrupt("findings.severity", e))?,
-                        evidence_digest: word(4)?,
+                for r in qb.build().fetch_all(&mut **t).await? {
+                    out.entry(r.try_get("nhi_id")?).or_default().push(StoredFinding {
+                        check_id: r.try_get("check_id")?,
+                        state: crate::rows::parse("state", &r.try_get::<String, _>("state")?)?,
+                        severity: crate::rows::parse("severity", &r.try_get::<String, _>("severity")?)?,
+                        evidence_digest: r.try_get("evidence_digest")?,
                     });
                 }
             }
