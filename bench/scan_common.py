@@ -516,11 +516,11 @@ def run_measured(argv, stdout_path=None, cwd=None, env=None, timeout=1800.0, std
         if stdout_path:
             out_f.close()
         err_f.close()
-    status = usage = None
+    status = None
     while True:
-        pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
+        pid, st, _ = os.wait4(proc.pid, os.WNOHANG)
         if pid == proc.pid:
-            status, usage = st, ru
+            status = st
             break
         rss, n = _tree_rss(proc.pid)
         r.peak_rss = max(r.peak_rss, rss)
@@ -531,7 +531,7 @@ def run_measured(argv, stdout_path=None, cwd=None, env=None, timeout=1800.0, std
                 os.killpg(proc.pid, signal.SIGKILL)  # the group this run started, by its id
             except ProcessLookupError:
                 pass
-            _, status, usage = os.wait4(proc.pid, 0)
+            _, status, _ = os.wait4(proc.pid, 0)
             break
         time.sleep(sample)
     r.wall = time.perf_counter() - t0
