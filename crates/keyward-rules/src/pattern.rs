@@ -38,20 +38,33 @@ impl Pattern {
     /// Compiles `text`; with `verify`, compiles the pattern as written as well, to refuse one
     /// that compiles only loosened (its first overrun would find nothing).
     pub(crate) fn compile(text: &str, verify: bool) -> Result<Self, String> {
-        let hir = parse(text)?;
+        Self::compile_parsed(&parse(text)?, verify)
+    }
+
+    /// [`Pattern::compile`] of a pattern already parsed.
+    pub(crate) fn compile_parsed(hir: &Hir, verify: bool) -> Result<Self, String> {
         let mut next = u32::try_from(hir.properties().explicit_captures_len())
             .unwrap_or(u32::MAX)
             .saturating_add(1);
         let mut bounds = Vec::new();
         let loose = loosen(hir.clone(), false, &mut next, &mut bounds);
         if verify && !bounds.is_empty() {
-            build(&hir)?;
+            build(hir)?;
         }
         Ok(Pattern {
             loose: build(&loose)?,
             bounds,
             exact: OnceLock::new(),
         })
+    }
+
+    /// Whether the pattern as written, `text`, compiles too: a window where a loosened run
+    /// overruns its bound is searched with it.
+    pub(crate) fn check_written(&self, text: &str) -> Result<(), String> {
+        if self.bounds.is_empty() {
+            return Ok(());
+        }
+        parse(text).and_then(|hir| build(&hir)).map(drop)
     }
 
     /// Every match in `window` of `bytes` of the pattern `text` (which this was compiled

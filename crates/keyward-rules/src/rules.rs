@@ -322,10 +322,16 @@ impl RuleSet {
                 source: rule.source.clone(),
                 reason,
             };
-            if rule.regex().is_none() {
-                let reason = Pattern::compile(&rule.pattern, true)
-                    .err()
-                    .map_or_else(String::new, |e| first_line(&e));
+            let broken = match rule.regex() {
+                Some(p) => p.check_written(&rule.pattern).err(),
+                None => Some(
+                    Pattern::compile(&rule.pattern, false)
+                        .err()
+                        .unwrap_or_default(),
+                ),
+            };
+            if let Some(reason) = broken {
+                let reason = first_line(&reason);
                 report
                     .failures
                     .push(fail(format!("the pattern does not compile: {reason}")));
@@ -498,7 +504,7 @@ fn compile(
         };
         let regex = std::sync::OnceLock::new();
         if eager {
-            match Pattern::compile(&pattern, true) {
+            match Pattern::compile_parsed(&hir, true) {
                 Ok(r) => {
                     let _ = regex.set(Some(r));
                 }
@@ -671,6 +677,23 @@ mod tests {
         assert_eq!(set.find(b"x = acme_q8w7e6r5t4y3u2i1o9p8a7s6").len(), 1);
         assert!(set.rules[0].regex.get().is_some());
         assert!(set.check().failures.is_empty());
+
+        // Compiles loosened but not as written, which an overrun would need: reported too.
+        let unbounded_only = lazy(&RULE.replace("{24})", "{24}[a-z]{0,900000})"));
+        assert_eq!(
+            unbounded_only
+                .find(b"x = acme_q8w7e6r5t4y3u2i1o9p8a7s6")
+                .len(),
+            1
+        );
+        let failures = unbounded_only.check().failures;
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(
+            failures[0]
+                .reason
+                .starts_with("the pattern does not compile: "),
+            "{failures:?}"
+        );
 
         let huge = lazy(&RULE.replace("{24})", "{24}(?:[a-z0-9]{1000}){1000})"));
         assert!(huge.find(b"acme_q8w7e6r5t4y3u2i1o9p8a7s6").is_empty());
