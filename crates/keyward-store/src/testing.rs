@@ -57,9 +57,16 @@ pub async fn backends() -> Vec<TestStore> {
                 !ci,
                 "CI=true but KEYWARD_TEST_DATABASE_URL is not set: the PostgreSQL conformance run cannot be skipped"
             );
-            eprintln!(
-                "note: PostgreSQL conformance skipped: set KEYWARD_TEST_DATABASE_URL (see .ci/postgres.sh)"
-            );
+            // Once per test binary, and past the test harness's capture of `eprintln!`, which
+            // would show it only for a failing test: a passing run says what it skipped.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: PostgreSQL conformance skipped: set KEYWARD_TEST_DATABASE_URL (see .ci/postgres.sh)"
+                );
+            });
         }
     }
     out
