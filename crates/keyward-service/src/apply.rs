@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use keyward_ledger::NewEntry;
 use keyward_manifest::{LoadedFile, ManifestError, ManifestErrors, ManifestSet, SourceFile};
 use keyward_model::{
     Cadence, DeclaredNhi, Environment, Nhi, NhiId, NhiKind, NhiStatus, Observation, Origin,
@@ -170,9 +171,9 @@ fn input_error(d: &DeclaredNhi, field: &str, reason: String) -> ManifestError {
 /// enough that reading and planning the next round overlaps writing this one.
 const ROUND: usize = 8_000;
 
-/// One apply in progress: its transaction, what it has done and the errors found so far.
+/// One apply in progress (its transaction travels separately, to the task writing it): what
+/// it has done and the errors found so far.
 struct ApplyRun {
-    tx: WriteTx,
     now: DateTime<Utc>,
     started: DateTime<Utc>,
     report: ApplyReport,
@@ -180,29 +181,23 @@ struct ApplyRun {
     errors: Vec<ManifestError>,
 }
 
-/// What one round of declarations changes, worked out before any of it is written.
+/// What one round of declarations changes, worked out before any of it is written: the rows
+/// and ledger entries, ready for the writer.
 #[derive(Default)]
 struct Plan {
-    /// NHIs new to the register (inserted, not upserted), with their declarations' indexes.
-    created: Vec<(usize, Nhi)>,
-    /// Changed NHIs, with their declarations' indexes, ledger actions and changed fields.
-    changed: Vec<(usize, &'static str, Map<String, Value>, Nhi)>,
+    /// NHIs new to the register (inserted, not upserted), their observations and entries.
+    created: Vec<Nhi>,
+    created_observations: Vec<Observation>,
+    created_entries: Vec<NewEntry>,
+    /// Changed NHIs, their observations and entries (after the created ones').
+    changed: Vec<Nhi>,
+    changed_observations: Vec<Observation>,
+    changed_entries: Vec<NewEntry>,
     unchanged: usize,
     adopted: usize,
     updated: usize,
     errors: Vec<ManifestError>,
 }
-
-/// What one round read from the parsed files.
-#[derive(Default)]
-struct Gathered {
-    nhis: Vec<DeclaredNhi>,
-    files: Vec<SourceFile>,
-    errors: Vec<ManifestError>,
-}
-
-/// A planned round and its declarations, waiting to be written.
-type Planned = (Vec<DeclaredNhi>, Plan);
 
 impl ApplyRun {
     /// Counts a planned round of `declarations`; returns it for writing when the apply has had
@@ -226,14 +221,13 @@ impl Service {
         set: &ManifestSet,
         dry_run: bool,
     ) -> Result<ApplyReport, ServiceError> {
-        let mut run = self.start_apply().await?;
+        let (mut tx, mut run) = self.start_apply().await?;
         run.files.clone_from(&set.files);
         let plan = self.plan(&set.nhis, run.now).await?;
         if let Some(plan) = run.admit(set.nhis.len(), plan) {
-            self.write_plan(&mut run.tx, &set.nhis, plan, run.now)
-                .await?;
+            write_round(&mut tx, plan).await?;
         }
-        self.finish_apply(run, dry_run).await
+        self.finish_apply(tx, run, dry_run).await
     }
 
     /// Reads the declarations at `paths` and applies them in one transaction, all or nothing.
@@ -260,80 +254,109 @@ impl Service {
         dry_run: bool,
         round: usize,
     ) -> Result<ApplyReport, ServiceError> {
-        let mut run = self.start_apply().await?;
-        let (sender, mut parts) = tokio::sync::mpsc::channel::<LoadedFile>(4);
+        let (tx, mut run) = self.start_apply().await?;
+        // Room for a round of files: the parsers keep going while a round is planned.
+        let (sender, mut parts) = tokio::sync::mpsc::channel::<LoadedFile>(16);
         let paths = paths.to_vec();
         let loader = tokio::task::spawn_blocking(move || {
             keyward_manifest::stream_paths(&paths, |part| sender.blocking_send(part).is_ok());
         });
-        let outcome = self.apply_parts(&mut run, &mut parts, round.max(1)).await;
+        let (tx, outcome) = self
+            .apply_parts(tx, &mut run, &mut parts, round.max(1))
+            .await;
         drop(parts); // stops the loader if the apply stopped early
         if let Err(e) = loader.await
             && e.is_panic()
         {
             std::panic::resume_unwind(e.into_panic());
         }
-        outcome?;
-        self.finish_apply(run, dry_run).await
+        if let Err(e) = outcome {
+            tx.rollback().await?;
+            return Err(e);
+        }
+        self.finish_apply(tx, run, dry_run).await
     }
 
-    /// Gathers and plans each round while writing the one before: the writer waits for
-    /// neither the parser nor the planner unless they fall a whole round behind.
+    /// Gathers and plans each round here while a task of its own writes the rounds before:
+    /// the writer waits for neither the parsers nor the planner unless they fall a whole round
+    /// behind, and planning a round never holds up the binding of the next page to write.
+    /// Returns the transaction with the outcome, so the caller commits or rolls back.
     async fn apply_parts(
+        &self,
+        mut tx: WriteTx,
+        run: &mut ApplyRun,
+        parts: &mut tokio::sync::mpsc::Receiver<LoadedFile>,
+        round: usize,
+    ) -> (WriteTx, Result<(), ServiceError>) {
+        let (rounds, mut queue) = tokio::sync::mpsc::channel::<Plan>(1);
+        let writer = tokio::spawn(async move {
+            while let Some(plan) = queue.recv().await {
+                if let Err(e) = write_round(&mut tx, plan).await {
+                    return (tx, Err(e));
+                }
+            }
+            (tx, Ok(()))
+        });
+        let planned = self.plan_parts(run, parts, round, &rounds).await;
+        drop(rounds); // the writer stops after the rounds already sent
+        let (tx, written) = match writer.await {
+            Ok(done) => done,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        // A write that failed explains a planner that stopped early, not the other way round.
+        (tx, written.and(planned))
+    }
+
+    /// Reads and plans rounds until the files end, sending each round without an error to
+    /// `rounds`. After an invalid file, later parts carry only their errors; after a conflict
+    /// with the register, later declarations are still checked but nothing more is sent.
+    async fn plan_parts(
         &self,
         run: &mut ApplyRun,
         parts: &mut tokio::sync::mpsc::Receiver<LoadedFile>,
         round: usize,
+        rounds: &tokio::sync::mpsc::Sender<Plan>,
     ) -> Result<(), ServiceError> {
-        let now = run.now;
-        let mut waiting: Option<Planned> = None;
+        // A short first round: the writer starts once the first files are read.
+        let mut size = round.div_ceil(8);
         loop {
-            // After an invalid file, later parts carry only their errors; after a conflict with
-            // the register, later declarations are still checked but nothing more is written.
-            let gather = async {
-                let mut next = Gathered::default();
-                while next.nhis.len() < round {
-                    let Some(part) = parts.recv().await else {
-                        break;
-                    };
-                    next.files.extend(part.source);
-                    next.errors.extend(part.errors);
-                    next.nhis.extend(part.nhis);
-                }
-                let planned = self.plan(&next.nhis, now).await;
-                (next, planned)
-            };
-            let write = async {
-                match waiting.take() {
-                    Some((decls, plan)) => self.write_plan(&mut run.tx, &decls, plan, now).await,
-                    None => Ok(()),
-                }
-            };
-            let ((next, planned), written) = tokio::join!(gather, write);
-            written?;
-            run.files.extend(next.files);
-            run.errors.extend(next.errors);
-            if next.nhis.is_empty() {
+            let mut next = Vec::with_capacity(size);
+            while next.len() < size {
+                let Some(part) = parts.recv().await else {
+                    break;
+                };
+                run.files.extend(part.source);
+                run.errors.extend(part.errors);
+                next.extend(part.nhis);
+            }
+            if next.is_empty() {
                 // Only the end of the files stops a round short of any declaration.
                 return Ok(());
             }
-            waiting = run
-                .admit(next.nhis.len(), planned?)
-                .map(|plan| (next.nhis, plan));
+            size = round;
+            let plan = self.plan(&next, run.now).await?;
+            if let Some(plan) = run.admit(next.len(), plan)
+                && rounds.send(plan).await.is_err()
+            {
+                return Ok(()); // the writer stopped; its error is the apply's
+            }
         }
     }
 
-    async fn start_apply(&self) -> Result<ApplyRun, ServiceError> {
+    async fn start_apply(&self) -> Result<(WriteTx, ApplyRun), ServiceError> {
         let started = self.now();
         let tx = self.begin().await?;
-        Ok(ApplyRun {
-            now: tx.now(),
+        let now = tx.now();
+        Ok((
             tx,
-            started,
-            report: ApplyReport::default(),
-            files: Vec::new(),
-            errors: Vec::new(),
-        })
+            ApplyRun {
+                now,
+                started,
+                report: ApplyReport::default(),
+                files: Vec::new(),
+                errors: Vec::new(),
+            },
+        ))
     }
 
     /// Works out what declarations change, against the register as last committed.
@@ -372,7 +395,7 @@ impl Service {
             })
             .collect();
 
-        for (i, d) in nhis.iter().enumerate() {
+        for d in nhis {
             let existing = by_decl.get(d.name.as_str()).copied();
             let holder = if keeps_id(d) {
                 existing
@@ -415,6 +438,7 @@ impl Service {
                 (None, None) => (None, "nhi.declared"),
             };
             let desired = self.declared_nhi(d, base, now);
+            let subject = format!("nhi:{}", desired.id);
             match base {
                 Some(before) if same_declared(before, &desired) => plan.unchanged += 1,
                 Some(before) => {
@@ -424,76 +448,42 @@ impl Service {
                         plan.updated += 1;
                     }
                     let changes = diff(&governed(before), &governed(&desired));
-                    plan.changed.push((i, action, changes, desired));
+                    let payload =
+                        json!({"declaration": d.name, "source": d.source, "changes": changes});
+                    plan.changed_entries
+                        .push(self.entry(action, subject, payload.to_string()));
+                    plan.changed_observations
+                        .push(declaration_observation(d, &desired.id, now));
+                    plan.changed.push(desired);
                 }
-                None => plan.created.push((i, desired)),
+                None => {
+                    let payload = DeclaredPayload {
+                        declaration: &d.name,
+                        source: &d.source,
+                        nhi: Declared::of(&desired),
+                    };
+                    plan.created_entries.push(self.entry(
+                        "nhi.declared",
+                        subject,
+                        crate::service::canonical(&payload)?,
+                    ));
+                    plan.created_observations
+                        .push(declaration_observation(d, &desired.id, now));
+                    plan.created.push(desired);
+                }
             }
         }
         Ok(plan)
     }
 
-    /// Writes a planned round, and its ledger entries, inside the apply's transaction.
-    async fn write_plan(
-        &self,
-        tx: &mut WriteTx,
-        decls: &[DeclaredNhi],
-        plan: Plan,
-        now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
-        let (created_at, created): (Vec<usize>, Vec<Nhi>) = plan.created.into_iter().unzip();
-        let mut changes = Vec::with_capacity(plan.changed.len());
-        let mut writes = Vec::with_capacity(plan.changed.len());
-        for (i, action, fields, n) in plan.changed {
-            changes.push((&decls[i], action, fields));
-            writes.push(n);
-        }
-        let created_by: Vec<&DeclaredNhi> = created_at.iter().map(|i| &decls[*i]).collect();
-        tx.insert_nhis(&created).await?;
-        tx.upsert_nhis(&writes).await?;
-        let observations = |decls: &mut dyn Iterator<Item = (&DeclaredNhi, &Nhi)>| {
-            decls
-                .map(|(d, n)| self.declaration_observation(d, &n.id, now))
-                .collect::<Vec<_>>()
-        };
-        tx.insert_observations(&observations(&mut created_by.iter().copied().zip(&created)))
-            .await?;
-        tx.upsert_observations(&observations(
-            &mut changes.iter().map(|(d, _, _)| *d).zip(&writes),
-        ))
-        .await?;
-        tx.append_all(created_by.iter().zip(&created).map(|(d, n)| {
-            let payload = DeclaredPayload {
-                declaration: &d.name,
-                source: &d.source,
-                nhi: Declared::of(n),
-            };
-            Ok::<_, ServiceError>(self.entry(
-                "nhi.declared",
-                format!("nhi:{}", n.id),
-                crate::service::canonical(&payload)?,
-            ))
-        }))
-        .await?;
-        for ((d, action, changes), n) in changes.into_iter().zip(&writes) {
-            self.append_raw(
-                tx,
-                action,
-                format!("nhi:{}", n.id),
-                json!({"declaration": d.name, "source": d.source, "changes": changes}).to_string(),
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
     /// Commits the run, or rolls it back when it found errors, changed nothing or was a dry run.
     async fn finish_apply(
         &self,
+        mut tx: WriteTx,
         run: ApplyRun,
         dry_run: bool,
     ) -> Result<ApplyReport, ServiceError> {
         let ApplyRun {
-            mut tx,
             started,
             mut report,
             files,
@@ -579,22 +569,32 @@ impl Service {
         n.updated_at = now;
         n
     }
+}
 
-    fn declaration_observation(
-        &self,
-        d: &DeclaredNhi,
-        id: &NhiId,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Observation {
-        Observation::new(
-            id.clone(),
-            "declaration",
-            "keyward-apply",
-            crate::VERSION,
-            d.source.clone(),
-            now,
-        )
-    }
+/// Writes a planned round, and its ledger entries, inside the apply's transaction.
+async fn write_round(tx: &mut WriteTx, plan: Plan) -> Result<(), ServiceError> {
+    tx.insert_nhis(&plan.created).await?;
+    tx.upsert_nhis(&plan.changed).await?;
+    tx.insert_observations(&plan.created_observations).await?;
+    tx.upsert_observations(&plan.changed_observations).await?;
+    let entries = plan.created_entries.into_iter().chain(plan.changed_entries);
+    tx.append_all(entries.map(Ok::<_, ServiceError>)).await?;
+    Ok(())
+}
+
+fn declaration_observation(
+    d: &DeclaredNhi,
+    id: &NhiId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Observation {
+    Observation::new(
+        id.clone(),
+        "declaration",
+        "keyward-apply",
+        crate::VERSION,
+        d.source.clone(),
+        now,
+    )
 }
 
 /// `{field: {from, to}}` for every field that differs.
