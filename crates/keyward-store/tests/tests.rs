@@ -582,3 +582,131 @@ async fn append_all_chains_on_from_single_appends_across_pages() {
         store.close().await;
     }
 }
+
+/// Every index's definition, from a connection of its own (what other readers see).
+async fn index_definitions(ts: &TestStore) -> Vec<(String, String)> {
+    let sql = match &ts.location {
+        keyward_store::Location::Sqlite(_) => {
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+        }
+        keyward_store::Location::Postgres(_) => {
+            "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1"
+        }
+    };
+    sqlx_pairs(&ts.location, sql).await
+}
+
+async fn sqlx_pairs(location: &keyward_store::Location, sql: &str) -> Vec<(String, String)> {
+    match location {
+        keyward_store::Location::Sqlite(p) => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(p);
+            let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        }
+        keyward_store::Location::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        }
+    }
+}
+
+#[tokio::test]
+async fn deferred_indexes_are_built_again_at_commit_and_kept_by_a_rollback() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let sqlite = matches!(ts.location, keyward_store::Location::Sqlite(_));
+        let before = index_definitions(&ts).await;
+        assert!(before.iter().any(|(n, _)| n == "nhis_owner"), "{before:?}");
+        let now = Utc::now();
+        let tables = ["nhis", "observations", "ledger"];
+
+        // Rolled back: the indexes are as they were.
+        let mut tx = store.begin_write(now).await.unwrap();
+        let dropped = tx.defer_indexes(&tables, 10).await.unwrap();
+        // nhis: owner, expires_at, next_review_due; observations: source and locator; ledger:
+        // subject. Unique constraints and primary keys stay.
+        assert_eq!(dropped, if sqlite { 5 } else { 0 }, "{}", ts.backend());
+        assert_eq!(
+            index_definitions(&ts).await,
+            before,
+            "other readers keep them"
+        );
+        tx.rollback().await.unwrap();
+        assert_eq!(index_definitions(&ts).await, before, "{}", ts.backend());
+
+        // Committed: rebuilt over the rows written meanwhile, with the same definitions.
+        let mut tx = store.begin_write(now).await.unwrap();
+        tx.defer_indexes(&tables, 10).await.unwrap();
+        let mut rows: Vec<Nhi> = (0..3)
+            .map(|i| {
+                nhi(
+                    i,
+                    NhiKind::IamUser,
+                    Environment::Production,
+                    NhiStatus::Active,
+                    now,
+                )
+            })
+            .collect();
+        rows[1].owner = Some(OwnerRef::Team("payments".into()));
+        tx.insert_nhis(&rows).await.unwrap();
+        tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(index_definitions(&ts).await, before, "{}", ts.backend());
+        let owned = NhiFilter {
+            owner: Some(OwnerRef::Team("payments".into())),
+            ..NhiFilter::default()
+        };
+        assert_eq!(
+            store.count_nhis(&owned, now).await.unwrap(),
+            1,
+            "{}",
+            ts.backend()
+        );
+        if sqlite {
+            let check = sqlx_pairs(
+                &ts.location,
+                "SELECT 'integrity', integrity_check FROM pragma_integrity_check",
+            )
+            .await;
+            assert_eq!(check, vec![("integrity".to_owned(), "ok".to_owned())]);
+        }
+
+        // A unique constraint still refuses a duplicate while the other indexes are away.
+        let mut tx = store.begin_write(now).await.unwrap();
+        tx.defer_indexes(&tables, 10).await.unwrap();
+        let mut dup = rows[0].clone();
+        dup.id = nhi(
+            9,
+            NhiKind::IamUser,
+            Environment::Production,
+            NhiStatus::Active,
+            now,
+        )
+        .id;
+        let err = tx.insert_nhis(&[dup]).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict(_)),
+            "{}: {err}",
+            ts.backend()
+        );
+        tx.rollback().await.unwrap();
+        assert_eq!(index_definitions(&ts).await, before, "{}", ts.backend());
+
+        // A table holding more rows than the write keeps its indexes.
+        let mut tx = store.begin_write(now).await.unwrap();
+        assert_eq!(tx.defer_indexes(&["nhis"], 2).await.unwrap(), 0);
+        assert_eq!(
+            tx.defer_indexes(&["nhis"], 3).await.unwrap(),
+            if sqlite { 3 } else { 0 },
+            "{}",
+            ts.backend()
+        );
+        tx.rollback().await.unwrap();
+        store.close().await;
+    }
+}
