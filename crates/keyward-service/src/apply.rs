@@ -171,6 +171,9 @@ fn input_error(d: &DeclaredNhi, field: &str, reason: String) -> ManifestError {
 /// enough that reading and planning the next round overlaps writing this one.
 const ROUND: usize = 8_000;
 
+/// The tables an apply writes to.
+const BULK_TABLES: &[&str] = &["nhis", "observations", "ledger"];
+
 /// One apply in progress (its transaction travels separately, to the task writing it): what
 /// it has done and the errors found so far.
 struct ApplyRun {
@@ -290,7 +293,18 @@ impl Service {
     ) -> (WriteTx, Result<(), ServiceError>) {
         let (rounds, mut queue) = tokio::sync::mpsc::channel::<Plan>(1);
         let writer = tokio::spawn(async move {
+            let (mut rounds, mut rows) = (0, 0);
             while let Some(plan) = queue.recv().await {
+                rounds += 1;
+                rows += plan.created.len() + plan.changed.len();
+                // An apply past its first round is a bulk write: tables small next to it have
+                // their secondary indexes built once, at the commit.
+                if rounds == 2 {
+                    let rows = u64::try_from(rows).unwrap_or(u64::MAX).saturating_mul(2);
+                    if let Err(e) = tx.defer_indexes(BULK_TABLES, rows).await {
+                        return (tx, Err(e.into()));
+                    }
+                }
                 if let Err(e) = write_round(&mut tx, plan).await {
                     return (tx, Err(e));
                 }
