@@ -88,6 +88,15 @@ impl Store {
         &self.location
     }
 
+    /// Flushes a SQLite store's files to disk in the background while the result lives (see
+    /// [`crate::BackgroundFlush`]); `None` for PostgreSQL.
+    pub fn flush_in_background(&self) -> Option<crate::BackgroundFlush> {
+        match &self.location {
+            Location::Sqlite(path) => Some(crate::BackgroundFlush::start(path.clone())),
+            Location::Postgres(_) => None,
+        }
+    }
+
     /// Closes every connection, checkpointing SQLite's write-ahead log.
     pub async fn close(&self) {
         dispatch!(&self.pool, p, _DB => p.close().await);
