@@ -147,7 +147,8 @@ fn block_seq<'i>(lines: &[Line<'i>], pos: &mut usize, indent: usize) -> Option<N
 
 /// Splits `key: rest` or `key:` with a plain, unremarkable key.
 fn split_key(body: &str) -> Option<(&str, &str)> {
-    let colon = body.find(':')?;
+    // A byte search: `str::find(char)` compares each match through `memcmp`, a call per line.
+    let colon = body.bytes().position(|b| b == b':')?;
     let key = body.get(..colon)?;
     let rest = body.get(colon + 1..)?;
     if !is_simple_key(key) {
