@@ -55,13 +55,18 @@ impl Batcher {
     }
 }
 
+/// Batches of NHIs with the sources that currently see each (sorted), aligned by position.
+pub(crate) type SourcedBatches = mpsc::Receiver<Result<(Vec<Nhi>, Vec<Vec<String>>), StoreError>>;
+
 /// Starts reading the NHIs matching `filter` from a SQLite file.
 pub(crate) fn sqlite(path: PathBuf, filter: &NhiFilter, now: DateTime<Utc>) -> Batches {
     let (tx, rx) = mpsc::channel(AHEAD);
     let parts = filter.parts(now);
     tokio::task::spawn_blocking(move || {
-        let mut out = Batcher::new(tx.clone());
-        if let Err(e) = read_sqlite(&path, parts, &mut out) {
+        let sent = read_sqlite(&path, parts, |_, batch| {
+            Ok(tx.blocking_send(Ok(batch)).is_ok())
+        });
+        if let Err(e) = sent {
             // The receiver may be gone already; then nobody is waiting for the error.
             let _ = tx.blocking_send(Err(e));
         }
@@ -69,10 +74,65 @@ pub(crate) fn sqlite(path: PathBuf, filter: &NhiFilter, now: DateTime<Utc>) -> B
     rx
 }
 
+/// [`sqlite`], with each batch's current sources read on the same connection and snapshot:
+/// one range query per batch (NHIs come in id order), instead of a query per batch through the
+/// async driver, whose rows cross threads one by one and whose connection maps the file a
+/// second time.
+pub(crate) fn sqlite_sourced(
+    path: PathBuf,
+    filter: &NhiFilter,
+    now: DateTime<Utc>,
+) -> SourcedBatches {
+    let (tx, rx) = mpsc::channel(AHEAD);
+    let parts = filter.parts(now);
+    tokio::task::spawn_blocking(move || {
+        let sent = read_sqlite(&path, parts, |conn, batch| {
+            let sources = sources_of(conn, &batch)?;
+            Ok(tx.blocking_send(Ok((batch, sources))).is_ok())
+        });
+        if let Err(e) = sent {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    rx
+}
+
+/// The sources that currently see each NHI of `batch` (consecutive in id order), sorted.
+fn sources_of(conn: &Connection, batch: &[Nhi]) -> Result<Vec<Vec<String>>, StoreError> {
+    let mut out = vec![Vec::new(); batch.len()];
+    let (Some(lo), Some(hi)) = (batch.first(), batch.last()) else {
+        return Ok(out);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT nhi_id, source FROM observations \
+         WHERE nhi_id BETWEEN ?1 AND ?2 AND gone_at IS NULL ORDER BY nhi_id, source",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![lo.id.0, hi.id.0])?;
+    // Both in id order: walk the batch alongside the rows; a filter may have left out NHIs in
+    // the range, whose sources are skipped.
+    let mut at = 0;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        let id = id.as_str();
+        while at < batch.len() && batch[at].id.0.as_str() < id {
+            at += 1;
+        }
+        if let Some(n) = batch.get(at)
+            && n.id.0 == id
+            && let Some(sources) = out.get_mut(at)
+        {
+            sources.push(row.get(1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the NHIs matching a filter in id order and hands each batch to `send` with the
+/// connection, until `send` returns `false` (the caller is gone).
 fn read_sqlite(
     path: &std::path::Path,
     parts: Vec<Part>,
-    out: &mut Batcher,
+    mut send: impl FnMut(&Connection, Vec<Nhi>) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
     let conn = open_reader(path)?;
     let mut sql = format!("SELECT {NHI_COLUMNS} FROM nhis");
@@ -92,18 +152,25 @@ fn read_sqlite(
         }
     }
     sql.push_str(" ORDER BY id");
+    // One snapshot for the NHIs and their sources.
+    conn.execute_batch("BEGIN")?;
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+    let mut batch = Vec::with_capacity(BATCH);
     while let Some(row) = rows.next()? {
-        if let Some(batch) = out.full(NhiRecord::read(&SqliteRow::nhi(row))?.into_nhi()?)
-            && out.tx.blocking_send(Ok(batch)).is_err()
+        batch.push(NhiRecord::read(&SqliteRow::nhi(row))?.into_nhi()?);
+        if batch.len() == BATCH
+            && !send(
+                &conn,
+                std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+            )?
         {
             return Ok(());
         }
     }
-    if let Some(batch) = out.rest() {
+    if !batch.is_empty() {
         // A dropped receiver wants no more.
-        let _ = out.tx.blocking_send(Ok(batch));
+        send(&conn, batch)?;
     }
     Ok(())
 }

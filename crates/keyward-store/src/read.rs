@@ -151,8 +151,19 @@ impl Store {
         E: From<StoreError>,
         F: FnMut(Nhi, &[String]) -> Result<(), E>,
     {
-        let mut batches = self.nhi_batches_for(filter, now)?;
         let mut n = 0u64;
+        if let Some(path) = self.sqlite_path()? {
+            let mut batches = crate::list::sqlite_sourced(path, filter, now);
+            while let Some(batch) = batches.recv().await {
+                let (nhis, sources) = batch?;
+                for (nhi, s) in nhis.into_iter().zip(&sources) {
+                    each(nhi, s)?;
+                    n += 1;
+                }
+            }
+            return Ok(n);
+        }
+        let mut batches = self.nhi_batches_for(filter, now)?;
         let none: Vec<String> = Vec::new();
         while let Some(batch) = batches.recv().await {
             let batch = batch?;

@@ -131,3 +131,30 @@ fn uuid_like(pid: u32, t: std::time::SystemTime) -> String {
         .map_or(0, |d| d.as_nanos());
     format!("{pid}_{nanos}_{}", N.fetch_add(1, Ordering::Relaxed))
 }
+
+/// Pairs of text a query returns, read on a connection of its own (what any other reader of
+/// the store sees), for asserting on raw rows.
+pub async fn query_pairs(location: &Location, sql: &str) -> Vec<(String, String)> {
+    let rows = match location {
+        Location::Sqlite(p) => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(p);
+            match sqlx::SqlitePool::connect_with(opts).await {
+                Ok(pool) => {
+                    let rows = sqlx::query_as(sql).fetch_all(&pool).await;
+                    pool.close().await;
+                    rows
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Location::Postgres(url) => match sqlx::PgPool::connect(url).await {
+            Ok(pool) => {
+                let rows = sqlx::query_as(sql).fetch_all(&pool).await;
+                pool.close().await;
+                rows
+            }
+            Err(e) => Err(e),
+        },
+    };
+    rows.unwrap_or_else(|e| panic!("{sql}: {e}"))
+}

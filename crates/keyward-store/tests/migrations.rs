@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use keyward_store::testing::{TestStore, backends};
+use keyward_store::testing::{TestStore, backends, query_pairs};
 use keyward_store::{Location, Store};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
@@ -57,25 +57,6 @@ async fn migrations_up_to(ts: &TestStore, last: u32) -> Migrator {
 }
 
 /// The rows of a two-column text query on the store.
-async fn pairs(location: &Location, sql: &str) -> Vec<(String, String)> {
-    match location {
-        Location::Sqlite(p) => {
-            let pool = SqlitePool::connect_with(SqliteConnectOptions::new().filename(p))
-                .await
-                .unwrap();
-            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
-            pool.close().await;
-            rows
-        }
-        Location::Postgres(url) => {
-            let pool = PgPool::connect(url).await.unwrap();
-            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
-            pool.close().await;
-            rows
-        }
-    }
-}
-
 #[tokio::test]
 async fn findings_renamed_by_nhi_and_check_keep_their_state_and_exceptions() {
     for ts in backends().await {
@@ -117,7 +98,7 @@ async fn findings_renamed_by_nhi_and_check_keep_their_state_and_exceptions() {
             admin
         );
 
-        let exceptions = pairs(&ts.location, "SELECT id, finding_id FROM exceptions").await;
+        let exceptions = query_pairs(&ts.location, "SELECT id, finding_id FROM exceptions").await;
         assert_eq!(exceptions, vec![("exc_1".to_owned(), admin.clone())]);
         // The exceptions' reference to their finding is still enforced.
         let orphan = store
@@ -134,7 +115,7 @@ async fn findings_renamed_by_nhi_and_check_keep_their_state_and_exceptions() {
             ts.backend()
         );
         if let Location::Sqlite(_) = ts.location {
-            let schema = pairs(
+            let schema = query_pairs(
                 &ts.location,
                 "SELECT name, sql FROM sqlite_schema WHERE name = 'findings'",
             )

@@ -13,7 +13,7 @@ use keyward_ledger::{LedgerKey, NewEntry};
 use keyward_model::{
     Environment, IdGenerator, Nhi, NhiKind, NhiStatus, Origin, OwnerRef, UsageState,
 };
-use keyward_store::testing::{TestStore, backends};
+use keyward_store::testing::{TestStore, backends, query_pairs};
 use keyward_store::{NhiFilter, Store, StoreError};
 use rand::SeedableRng;
 
@@ -593,25 +593,7 @@ async fn index_definitions(ts: &TestStore) -> Vec<(String, String)> {
             "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1"
         }
     };
-    sqlx_pairs(&ts.location, sql).await
-}
-
-async fn sqlx_pairs(location: &keyward_store::Location, sql: &str) -> Vec<(String, String)> {
-    match location {
-        keyward_store::Location::Sqlite(p) => {
-            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(p);
-            let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
-            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
-            pool.close().await;
-            rows
-        }
-        keyward_store::Location::Postgres(url) => {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
-            pool.close().await;
-            rows
-        }
-    }
+    query_pairs(&ts.location, sql).await
 }
 
 #[tokio::test]
@@ -668,7 +650,7 @@ async fn deferred_indexes_are_built_again_at_commit_and_kept_by_a_rollback() {
             ts.backend()
         );
         if sqlite {
-            let check = sqlx_pairs(
+            let check = query_pairs(
                 &ts.location,
                 "SELECT 'integrity', integrity_check FROM pragma_integrity_check",
             )
@@ -707,6 +689,72 @@ async fn deferred_indexes_are_built_again_at_commit_and_kept_by_a_rollback() {
             ts.backend()
         );
         tx.rollback().await.unwrap();
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn listed_nhis_carry_the_sources_that_still_see_them() {
+    for ts in backends().await {
+        let store = open(&ts).await;
+        let now = Utc::now();
+        // Ids count up with `i`, so the NHIs list in this order.
+        let mut rows: Vec<Nhi> = (0..5)
+            .map(|i| {
+                nhi(
+                    i,
+                    NhiKind::IamUser,
+                    Environment::Production,
+                    NhiStatus::Active,
+                    now,
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+        rows[3].environment = Environment::Staging; // filtered out below, between two listed
+        let seen = |i: usize, source: &str| {
+            keyward_model::Observation::new(rows[i].id.clone(), source, "c", "1", "here", now)
+        };
+        let mut gone = seen(1, "aws-iam");
+        gone.gone_at = Some(now);
+        let obs = vec![
+            seen(0, "kubernetes"),
+            seen(0, "aws-iam"),
+            gone,
+            seen(3, "aws-iam"),
+            seen(4, "declaration"),
+        ];
+        let mut tx = store.begin_write(now).await.unwrap();
+        tx.insert_nhis(&rows).await.unwrap();
+        tx.insert_observations(&obs).await.unwrap();
+        tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let filter = NhiFilter {
+            environment: Some(Environment::Production),
+            ..NhiFilter::default()
+        };
+        let mut listed = Vec::new();
+        store
+            .for_each_nhi_with_sources(&filter, now, |n, s| {
+                listed.push((n.name, s.to_vec()));
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let name = |i: usize| rows[i].name.clone();
+        let strings = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            listed,
+            vec![
+                (name(0), strings(&["aws-iam", "kubernetes"])),
+                (name(1), vec![]),
+                (name(2), vec![]),
+                (name(4), strings(&["declaration"])),
+            ],
+            "{}",
+            ts.backend()
+        );
         store.close().await;
     }
 }
