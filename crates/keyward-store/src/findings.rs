@@ -251,13 +251,13 @@ impl Store {
         let crate::store::Backend::Postgres(pool) = &self.pool else {
             unreachable!("a SQLite store has a path");
         };
-        let mut nhis = self.nhi_batches_for(&NhiFilter::default(), now)?;
+        let mut nhis = self.nhi_batches_for(&NhiFilter::default(), now, false)?;
         let (tx, rx) = mpsc::channel(2);
         let pool = pool.clone();
         tokio::spawn(async move {
             while let Some(batch) = nhis.recv().await {
                 let out = match batch {
-                    Ok(b) => complete_postgres(&pool, b).await,
+                    Ok((b, _)) => complete_postgres(&pool, b).await,
                     Err(e) => Err(e),
                 };
                 let failed = out.is_err();

@@ -26,71 +26,36 @@ pub(crate) const BATCH: usize = 1024;
 /// Batches read ahead of the caller.
 const AHEAD: usize = 4;
 
+/// A batch of NHIs and, when asked for, the sources that currently see each (sorted), aligned
+/// by position; without sources the second vector is empty.
+pub(crate) type Listed = (Vec<Nhi>, Vec<Vec<String>>);
 /// Batches of NHIs in id order; reading stops early when the receiver is dropped.
-pub(crate) type Batches = mpsc::Receiver<Result<Vec<Nhi>, StoreError>>;
-type Sender = mpsc::Sender<Result<Vec<Nhi>, StoreError>>;
+pub(crate) type Batches = mpsc::Receiver<Result<Listed, StoreError>>;
+type Sender = mpsc::Sender<Result<Listed, StoreError>>;
 
-/// Collects decoded NHIs into batches and sends each full one; `false` once the caller is gone.
-struct Batcher {
-    tx: Sender,
-    batch: Vec<Nhi>,
-}
-
-impl Batcher {
-    fn new(tx: Sender) -> Self {
-        Self {
-            tx,
-            batch: Vec::with_capacity(BATCH),
-        }
-    }
-
-    fn full(&mut self, nhi: Nhi) -> Option<Vec<Nhi>> {
-        self.batch.push(nhi);
-        (self.batch.len() == BATCH)
-            .then(|| std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH)))
-    }
-
-    fn rest(&mut self) -> Option<Vec<Nhi>> {
-        (!self.batch.is_empty()).then(|| std::mem::take(&mut self.batch))
-    }
-}
-
-/// Batches of NHIs with the sources that currently see each (sorted), aligned by position.
-pub(crate) type SourcedBatches = mpsc::Receiver<Result<(Vec<Nhi>, Vec<Vec<String>>), StoreError>>;
-
-/// Starts reading the NHIs matching `filter` from a SQLite file.
-pub(crate) fn sqlite(path: PathBuf, filter: &NhiFilter, now: DateTime<Utc>) -> Batches {
-    let (tx, rx) = mpsc::channel(AHEAD);
-    let parts = filter.parts(now);
-    tokio::task::spawn_blocking(move || {
-        let sent = read_sqlite(&path, parts, |_, batch| {
-            Ok(tx.blocking_send(Ok(batch)).is_ok())
-        });
-        if let Err(e) = sent {
-            // The receiver may be gone already; then nobody is waiting for the error.
-            let _ = tx.blocking_send(Err(e));
-        }
-    });
-    rx
-}
-
-/// [`sqlite`], with each batch's current sources read on the same connection and snapshot:
-/// one range query per batch (NHIs come in id order), instead of a query per batch through the
-/// async driver, whose rows cross threads one by one and whose connection maps the file a
-/// second time.
-pub(crate) fn sqlite_sourced(
+/// Starts reading the NHIs matching `filter` from a SQLite file; with `sources`, each
+/// batch's current sources are read on the same connection and snapshot, one range query per
+/// batch (NHIs come in id order), rather than a query per batch through the async driver,
+/// whose rows cross threads one by one and whose connection maps the file a second time.
+pub(crate) fn sqlite(
     path: PathBuf,
     filter: &NhiFilter,
     now: DateTime<Utc>,
-) -> SourcedBatches {
+    sources: bool,
+) -> Batches {
     let (tx, rx) = mpsc::channel(AHEAD);
     let parts = filter.parts(now);
     tokio::task::spawn_blocking(move || {
         let sent = read_sqlite(&path, parts, |conn, batch| {
-            let sources = sources_of(conn, &batch)?;
-            Ok(tx.blocking_send(Ok((batch, sources))).is_ok())
+            let seen = if sources {
+                sources_of(conn, &batch)?
+            } else {
+                Vec::new()
+            };
+            Ok(tx.blocking_send(Ok((batch, seen))).is_ok())
         });
         if let Err(e) = sent {
+            // The receiver may be gone already; then nobody is waiting for the error.
             let _ = tx.blocking_send(Err(e));
         }
     });
@@ -189,17 +154,50 @@ pub(crate) fn open_reader(path: &std::path::Path) -> Result<Connection, StoreErr
     Ok(conn)
 }
 
-/// Starts reading the NHIs matching `filter` from PostgreSQL.
-pub(crate) fn postgres(pool: PgPool, filter: &NhiFilter, now: DateTime<Utc>) -> Batches {
+/// Starts reading the NHIs matching `filter` from PostgreSQL; with `sources`, the reading
+/// task reads each batch's current sources (one range query per batch, while the caller
+/// handles the batch before).
+pub(crate) fn postgres(
+    pool: PgPool,
+    filter: &NhiFilter,
+    now: DateTime<Utc>,
+    sources: bool,
+) -> Batches {
     let (tx, rx) = mpsc::channel(AHEAD);
     let sql = copy_select(filter.parts(now));
     tokio::spawn(async move {
-        let mut out = Batcher::new(tx.clone());
-        if let Err(e) = read_postgres(&pool, sql, &mut out).await {
+        if let Err(e) = read_postgres(&pool, sql, &tx, sources).await {
             let _ = tx.send(Err(e)).await;
         }
     });
     rx
+}
+
+/// See [`sources_of`]; matched by id, whatever order the server's collation gives.
+async fn postgres_sources_of(pool: &PgPool, batch: &[Nhi]) -> Result<Vec<Vec<String>>, StoreError> {
+    let mut out = vec![Vec::new(); batch.len()];
+    let (Some(lo), Some(hi)) = (batch.first(), batch.last()) else {
+        return Ok(out);
+    };
+    let at: std::collections::HashMap<&str, usize> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.0.as_str(), i))
+        .collect();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT nhi_id, source FROM observations \
+         WHERE nhi_id BETWEEN $1 AND $2 AND gone_at IS NULL ORDER BY nhi_id, source",
+    )
+    .bind(&lo.id.0)
+    .bind(&hi.id.0)
+    .fetch_all(pool)
+    .await?;
+    for (id, source) in rows {
+        if let Some(sources) = at.get(id.as_str()).and_then(|i| out.get_mut(*i)) {
+            sources.push(source);
+        }
+    }
+    Ok(out)
 }
 
 /// The `COPY` of the NHIs matching a filter (see [`pg_copy::literal`] for how values are
@@ -217,35 +215,43 @@ fn copy_select(parts: Vec<Part>) -> Result<String, StoreError> {
     Ok(sql)
 }
 
+/// Reads the NHIs matching a filter in id order and sends them in batches, until the
+/// receiver is gone.
 async fn read_postgres(
     pool: &PgPool,
     sql: Result<String, StoreError>,
-    out: &mut Batcher,
+    tx: &Sender,
+    sources: bool,
 ) -> Result<(), StoreError> {
     let mut copy = pg_copy::start(pool, &sql?, &[]).await?;
-    let mut full = Vec::new();
+    let (mut batch, mut full) = (Vec::with_capacity(BATCH), Vec::new());
     loop {
         let more = copy
             .rows(|t| {
-                if let Some(batch) = out.full(NhiRecord::read(t)?.into_nhi()?) {
-                    full.push(batch);
+                batch.push(NhiRecord::read(t)?.into_nhi()?);
+                if batch.len() == BATCH {
+                    full.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
                 }
                 Ok(())
             })
             .await?;
-        for batch in full.drain(..) {
-            if out.tx.send(Ok(batch)).await.is_err() {
+        if !more && !batch.is_empty() {
+            full.push(std::mem::take(&mut batch));
+        }
+        for b in full.drain(..) {
+            let seen = if sources {
+                postgres_sources_of(pool, &b).await?
+            } else {
+                Vec::new()
+            };
+            if tx.send(Ok((b, seen))).await.is_err() {
                 return Ok(());
             }
         }
         if !more {
-            break;
+            return Ok(());
         }
     }
-    if let Some(batch) = out.rest() {
-        let _ = out.tx.send(Ok(batch)).await;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

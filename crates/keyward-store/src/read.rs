@@ -128,10 +128,10 @@ impl Store {
         E: From<StoreError>,
         F: FnMut(Nhi) -> Result<(), E>,
     {
-        let mut batches = self.nhi_batches_for(filter, now)?;
+        let mut batches = self.nhi_batches_for(filter, now, false)?;
         let mut n = 0u64;
         while let Some(batch) = batches.recv().await {
-            for nhi in batch? {
+            for nhi in batch?.0 {
                 each(nhi)?;
                 n += 1;
             }
@@ -151,56 +151,16 @@ impl Store {
         E: From<StoreError>,
         F: FnMut(Nhi, &[String]) -> Result<(), E>,
     {
+        let mut batches = self.nhi_batches_for(filter, now, true)?;
         let mut n = 0u64;
-        if let Some(path) = self.sqlite_path()? {
-            let mut batches = crate::list::sqlite_sourced(path, filter, now);
-            while let Some(batch) = batches.recv().await {
-                let (nhis, sources) = batch?;
-                for (nhi, s) in nhis.into_iter().zip(&sources) {
-                    each(nhi, s)?;
-                    n += 1;
-                }
-            }
-            return Ok(n);
-        }
-        let mut batches = self.nhi_batches_for(filter, now)?;
-        let none: Vec<String> = Vec::new();
         while let Some(batch) = batches.recv().await {
-            let batch = batch?;
-            let ids: Vec<&str> = batch.iter().map(|n| n.id.0.as_str()).collect();
-            let sources = self.current_sources(&ids).await?;
-            for nhi in batch {
-                let s = sources.get(&nhi.id.0).unwrap_or(&none);
+            let (nhis, sources) = batch?;
+            for (nhi, s) in nhis.into_iter().zip(&sources) {
                 each(nhi, s)?;
                 n += 1;
             }
         }
         Ok(n)
-    }
-
-    /// The sources that currently see each of these NHIs, sorted.
-    async fn current_sources(
-        &self,
-        ids: &[&str],
-    ) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
-        let mut out: std::collections::HashMap<String, Vec<String>> =
-            std::collections::HashMap::with_capacity(ids.len());
-        if ids.is_empty() {
-            return Ok(out);
-        }
-        dispatch!(&self.pool, p, DB => {
-            let mut qb = sqlx::QueryBuilder::<DB>::new(
-                "SELECT nhi_id, source FROM observations WHERE gone_at IS NULL AND nhi_id IN (",
-            );
-            crate::bulk::push_list(&mut qb, ids);
-            qb.push(" ORDER BY nhi_id, source");
-            for row in qb.build().fetch_all(p).await? {
-                out.entry(row.try_get("nhi_id")?)
-                    .or_default()
-                    .push(row.try_get("source")?);
-            }
-        });
-        Ok(out)
     }
 
     /// The file of a SQLite store, `None` on PostgreSQL.
@@ -218,10 +178,11 @@ impl Store {
         &self,
         filter: &NhiFilter,
         now: DateTime<Utc>,
+        sources: bool,
     ) -> Result<crate::list::Batches, StoreError> {
         Ok(match (&self.pool, self.sqlite_path()?) {
-            (_, Some(path)) => crate::list::sqlite(path, filter, now),
-            (Backend::Postgres(p), None) => crate::list::postgres(p.clone(), filter, now),
+            (_, Some(path)) => crate::list::sqlite(path, filter, now, sources),
+            (Backend::Postgres(p), None) => crate::list::postgres(p.clone(), filter, now, sources),
             (Backend::Sqlite(_), None) => unreachable!("a SQLite store has a path"),
         })
     }
