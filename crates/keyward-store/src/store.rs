@@ -88,11 +88,11 @@ impl Store {
         &self.location
     }
 
-    /// Flushes a SQLite store's files to disk in the background while the result lives (see
-    /// [`crate::BackgroundFlush`]); `None` for PostgreSQL.
+    /// Flushes a SQLite store's write-ahead log to disk in the background while the result
+    /// lives (see [`crate::BackgroundFlush`]); `None` for PostgreSQL.
     pub fn flush_in_background(&self) -> Option<crate::BackgroundFlush> {
         match &self.location {
-            Location::Sqlite(path) => Some(crate::BackgroundFlush::start(path.clone())),
+            Location::Sqlite(path) => Some(crate::BackgroundFlush::start(path)),
             Location::Postgres(_) => None,
         }
     }
