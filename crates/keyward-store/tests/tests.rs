@@ -583,6 +583,21 @@ async fn append_all_chains_on_from_single_appends_across_pages() {
     }
 }
 
+/// NHIs 0..n: active production IAM users.
+fn active_iam_users(n: usize, now: DateTime<Utc>) -> Vec<Nhi> {
+    (0..n)
+        .map(|i| {
+            nhi(
+                i,
+                NhiKind::IamUser,
+                Environment::Production,
+                NhiStatus::Active,
+                now,
+            )
+        })
+        .collect()
+}
+
 /// Every index's definition, from a connection of its own (what other readers see).
 async fn index_definitions(ts: &TestStore) -> Vec<(String, String)> {
     let sql = match &ts.location {
@@ -623,17 +638,7 @@ async fn deferred_indexes_are_built_again_at_commit_and_kept_by_a_rollback() {
         // Committed: rebuilt over the rows written meanwhile, with the same definitions.
         let mut tx = store.begin_write(now).await.unwrap();
         tx.defer_indexes(&tables, 10).await.unwrap();
-        let mut rows: Vec<Nhi> = (0..3)
-            .map(|i| {
-                nhi(
-                    i,
-                    NhiKind::IamUser,
-                    Environment::Production,
-                    NhiStatus::Active,
-                    now,
-                )
-            })
-            .collect();
+        let mut rows = active_iam_users(3, now);
         rows[1].owner = Some(OwnerRef::Team("payments".into()));
         tx.insert_nhis(&rows).await.unwrap();
         tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
@@ -699,17 +704,7 @@ async fn listed_nhis_carry_the_sources_that_still_see_them() {
         let store = open(&ts).await;
         let now = Utc::now();
         // Ids count up with `i`, so the NHIs list in this order.
-        let mut rows: Vec<Nhi> = (0..5)
-            .map(|i| {
-                nhi(
-                    i,
-                    NhiKind::IamUser,
-                    Environment::Production,
-                    NhiStatus::Active,
-                    now,
-                )
-            })
-            .collect();
+        let mut rows = active_iam_users(5, now);
         rows.sort_by(|a, b| a.id.0.cmp(&b.id.0));
         rows[3].environment = Environment::Staging; // filtered out below, between two listed
         let seen = |i: usize, source: &str| {
