@@ -297,13 +297,13 @@ impl Service {
     ) -> (WriteTx, Result<(), ServiceError>) {
         let (rounds, mut queue) = tokio::sync::mpsc::channel::<Plan>(1);
         let writer = tokio::spawn(async move {
-            let (mut rounds, mut rows) = (0, 0);
+            let (mut received, mut rows) = (0, 0);
             while let Some(plan) = queue.recv().await {
-                rounds += 1;
+                received += 1;
                 rows += plan.created.len() + plan.changed.len();
                 // An apply past its first round is a bulk write: tables small next to it have
                 // their secondary indexes built once, at the commit.
-                if rounds == 2 {
+                if received == 2 {
                     let rows = u64::try_from(rows).unwrap_or(u64::MAX).saturating_mul(2);
                     if let Err(e) = tx.defer_indexes(BULK_TABLES, rows).await {
                         return (tx, Err(e.into()));
