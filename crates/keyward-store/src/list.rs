@@ -62,34 +62,52 @@ pub(crate) fn sqlite(
     rx
 }
 
-/// The sources that currently see each NHI of `batch` (consecutive in id order), sorted.
-fn sources_of(conn: &Connection, batch: &[Nhi]) -> Result<Vec<Vec<String>>, StoreError> {
-    let mut out = vec![Vec::new(); batch.len()];
-    let (Some(lo), Some(hi)) = (batch.first(), batch.last()) else {
-        return Ok(out);
-    };
-    let mut stmt = conn.prepare_cached(
+/// The query for the current sources of the NHIs with ids from `lo` to `hi` (placeholders).
+fn sources_sql(lo: &str, hi: &str) -> String {
+    format!(
         "SELECT nhi_id, source FROM observations \
-         WHERE nhi_id BETWEEN ?1 AND ?2 AND gone_at IS NULL ORDER BY nhi_id, source",
-    )?;
-    let mut rows = stmt.query(rusqlite::params![lo.id.0, hi.id.0])?;
-    // Both in id order: walk the batch alongside the rows; a filter may have left out NHIs in
-    // the range, whose sources are skipped.
-    let mut at = 0;
-    while let Some(row) = rows.next()? {
-        let id: String = row.get(0)?;
-        let id = id.as_str();
-        while at < batch.len() && batch[at].id.0.as_str() < id {
-            at += 1;
-        }
-        if let Some(n) = batch.get(at)
-            && n.id.0 == id
-            && let Some(sources) = out.get_mut(at)
-        {
-            sources.push(row.get(1)?);
+         WHERE nhi_id BETWEEN {lo} AND {hi} AND gone_at IS NULL ORDER BY nhi_id, source"
+    )
+}
+
+/// A batch's sources, placed by position as the range query's rows arrive; rows of NHIs a
+/// filter left out of the batch are skipped.
+struct Sources<'b> {
+    at: std::collections::HashMap<&'b str, usize>,
+    out: Vec<Vec<String>>,
+}
+
+impl<'b> Sources<'b> {
+    fn new(batch: &'b [Nhi]) -> Self {
+        Self {
+            at: batch
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.id.0.as_str(), i))
+                .collect(),
+            out: vec![Vec::new(); batch.len()],
         }
     }
-    Ok(out)
+
+    fn add(&mut self, id: &str, source: String) {
+        if let Some(sources) = self.at.get(id).and_then(|i| self.out.get_mut(*i)) {
+            sources.push(source);
+        }
+    }
+}
+
+/// The sources that currently see each NHI of `batch` (consecutive in id order), sorted.
+fn sources_of(conn: &Connection, batch: &[Nhi]) -> Result<Vec<Vec<String>>, StoreError> {
+    let mut sources = Sources::new(batch);
+    if let (Some(lo), Some(hi)) = (batch.first(), batch.last()) {
+        let mut stmt = conn.prepare_cached(&sources_sql("?1", "?2"))?;
+        let mut rows = stmt.query(rusqlite::params![lo.id.0, hi.id.0])?;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            sources.add(&id, row.get(1)?);
+        }
+    }
+    Ok(sources.out)
 }
 
 /// Reads the NHIs matching a filter in id order and hands each batch to `send` with the
@@ -173,31 +191,20 @@ pub(crate) fn postgres(
     rx
 }
 
-/// See [`sources_of`]; matched by id, whatever order the server's collation gives.
+/// See [`sources_of`].
 async fn postgres_sources_of(pool: &PgPool, batch: &[Nhi]) -> Result<Vec<Vec<String>>, StoreError> {
-    let mut out = vec![Vec::new(); batch.len()];
-    let (Some(lo), Some(hi)) = (batch.first(), batch.last()) else {
-        return Ok(out);
-    };
-    let at: std::collections::HashMap<&str, usize> = batch
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.id.0.as_str(), i))
-        .collect();
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT nhi_id, source FROM observations \
-         WHERE nhi_id BETWEEN $1 AND $2 AND gone_at IS NULL ORDER BY nhi_id, source",
-    )
-    .bind(&lo.id.0)
-    .bind(&hi.id.0)
-    .fetch_all(pool)
-    .await?;
-    for (id, source) in rows {
-        if let Some(sources) = at.get(id.as_str()).and_then(|i| out.get_mut(*i)) {
-            sources.push(source);
+    let mut sources = Sources::new(batch);
+    if let (Some(lo), Some(hi)) = (batch.first(), batch.last()) {
+        let rows: Vec<(String, String)> = sqlx::query_as(&sources_sql("$1", "$2"))
+            .bind(&lo.id.0)
+            .bind(&hi.id.0)
+            .fetch_all(pool)
+            .await?;
+        for (id, source) in rows {
+            sources.add(&id, source);
         }
     }
-    Ok(out)
+    Ok(sources.out)
 }
 
 /// The `COPY` of the NHIs matching a filter (see [`pg_copy::literal`] for how values are
