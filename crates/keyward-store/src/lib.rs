@@ -21,6 +21,7 @@ mod error;
 mod findings;
 mod flush;
 mod list;
+mod load;
 mod location;
 mod pg_copy;
 mod read;

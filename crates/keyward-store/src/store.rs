@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use keyward_ledger::LedgerKey;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::{Location, StoreError};
@@ -24,6 +24,32 @@ pub struct Store {
     pub(crate) signer: Option<Arc<LedgerKey>>,
 }
 
+/// How long a SQLite connection waits for another's lock before it gives up.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Puts a SQLite file in write-ahead-log mode (it stays so; a no-op after the first time). The
+/// change needs a moment with the file to itself and SQLite does not wait for one, so while a
+/// load has the file out of the log this retries, as long as a write would wait for its lock.
+pub(crate) async fn enter_wal(pool: &SqlitePool) -> Result<(), StoreError> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
+            .fetch_one(pool)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(sqlx::Error::Database(e))
+                if crate::load::is_busy(e.as_ref()) && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -39,10 +65,12 @@ impl Store {
                 let opts = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(create)
-                    .journal_mode(SqliteJournalMode::Wal)
+                    // Write-ahead-log mode is set once below, not by every connection: a
+                    // connection opened while a load has the file out of it (see
+                    // `Store::begin_load`) reads as the file says once the load ends.
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(30))
+                    .busy_timeout(BUSY_TIMEOUT)
                     // Large pages: a 100,000-NHI apply makes 18,000 write calls instead of 157,000
                     // with 4 KiB pages (and took 30% less time); takes effect when the file is made.
                     .page_size(32768)
@@ -56,6 +84,7 @@ impl Store {
                     .max_connections(4)
                     .connect_with(opts)
                     .await?;
+                enter_wal(&pool).await?;
                 SQLITE_MIGRATIONS.run(&pool).await?;
                 Backend::Sqlite(pool)
             }

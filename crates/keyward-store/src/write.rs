@@ -164,6 +164,9 @@ pub struct WriteTx {
     /// Indexes dropped for a bulk write, as their `CREATE INDEX` statements, made again before
     /// the commit.
     deferred_indexes: Vec<String>,
+    /// A load's own SQLite connection ([`Store::begin_load`]): closed when this ends, after
+    /// putting the file back in write-ahead-log mode.
+    pub(crate) load: Option<crate::load::LoadPool>,
 }
 
 /// What a commit did.
@@ -206,10 +209,19 @@ fn conflict(e: sqlx::Error) -> StoreError {
 impl Store {
     /// Starts a write at `now`, taking the ledger head lock.
     pub async fn begin_write(&self, now: DateTime<Utc>) -> Result<WriteTx, StoreError> {
-        let mut tx = match &self.pool {
+        let tx = match &self.pool {
             Backend::Sqlite(p) => Backend::Sqlite(p.begin().await?),
             Backend::Postgres(p) => Backend::Postgres(p.begin().await?),
         };
+        self.write_in(tx, now).await
+    }
+
+    /// A write in the transaction `tx`, just begun on one of this store's connections.
+    pub(crate) async fn write_in(
+        &self,
+        mut tx: Tx,
+        now: DateTime<Utc>,
+    ) -> Result<WriteTx, StoreError> {
         // A write as the first statement: SQLite takes its write lock now instead of failing to
         // upgrade a read lock later, and PostgreSQL locks the head row until commit.
         let (head_seq, head_hash, checkpoint_seq, checkpoint_at, every) = dispatch!(&mut tx, t, _DB => {
@@ -239,6 +251,7 @@ impl Store {
             force_checkpoint: false,
             signer: self.signer.clone(),
             deferred_indexes: Vec::new(),
+            load: None,
         })
     }
 }
@@ -860,10 +873,13 @@ impl WriteTx {
             .execute(&mut **t)
             .await?;
         });
-        match self.tx {
-            Backend::Sqlite(t) => t.commit().await?,
-            Backend::Postgres(t) => t.commit().await?,
-        }
+        let load = self.load.take();
+        let done = match self.tx {
+            Backend::Sqlite(t) => t.commit().await,
+            Backend::Postgres(t) => t.commit().await,
+        };
+        crate::load::end(load).await;
+        done?;
         Ok(Committed {
             entries: self.appended,
             head_seq,
@@ -872,12 +888,14 @@ impl WriteTx {
     }
 
     /// Abandons the change.
-    pub async fn rollback(self) -> Result<(), StoreError> {
-        match self.tx {
-            Backend::Sqlite(t) => t.rollback().await?,
-            Backend::Postgres(t) => t.rollback().await?,
-        }
-        Ok(())
+    pub async fn rollback(mut self) -> Result<(), StoreError> {
+        let load = self.load.take();
+        let done = match self.tx {
+            Backend::Sqlite(t) => t.rollback().await,
+            Backend::Postgres(t) => t.rollback().await,
+        };
+        crate::load::end(load).await;
+        Ok(done?)
     }
 }
 

@@ -753,3 +753,133 @@ async fn listed_nhis_carry_the_sources_that_still_see_them() {
         store.close().await;
     }
 }
+
+/// A fresh SQLite store only, for behaviour PostgreSQL does not have.
+fn sqlite_store() -> TestStore {
+    let dir = tempfile::tempdir().unwrap();
+    TestStore {
+        location: keyward_store::Location::Sqlite(dir.path().join("keyward.db")),
+        dir,
+    }
+}
+
+/// The journal mode of a SQLite store's file, from a connection of its own.
+async fn journal_mode(ts: &TestStore) -> String {
+    query_pairs(
+        &ts.location,
+        "SELECT 'mode', journal_mode FROM pragma_journal_mode",
+    )
+    .await
+    .remove(0)
+    .1
+}
+
+#[tokio::test]
+async fn a_first_load_writes_an_empty_sqlite_register_without_the_log_and_puts_it_back() {
+    for ts in backends().await {
+        let sqlite = matches!(ts.location, keyward_store::Location::Sqlite(_));
+        let store = open(&ts).await;
+        let now = Utc::now();
+        let rows = active_iam_users(3, now);
+
+        // Rolled back: nothing written, and the file is back in write-ahead-log mode.
+        let mut tx = store
+            .begin_load(now)
+            .await
+            .unwrap()
+            .expect("empty register");
+        assert_eq!(tx.writes_directly(), sqlite, "{}", ts.backend());
+        tx.insert_nhis(&rows).await.unwrap();
+        tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert!(!store.holds_nhis().await.unwrap(), "{}", ts.backend());
+        if sqlite {
+            assert_eq!(journal_mode(&ts).await, "wal");
+        }
+
+        // Committed: the rows and their entry are there, the file whole and in the log again.
+        let mut tx = store.begin_load(now).await.unwrap().expect("still empty");
+        assert_eq!(tx.writes_directly(), sqlite, "{}", ts.backend());
+        assert!(!tx.holds_nhis().await.unwrap());
+        tx.insert_nhis(&rows).await.unwrap();
+        tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
+        let done = tx.commit().await.unwrap();
+        assert_eq!(done.entries, 1, "{}", ts.backend());
+        let all = store.count_nhis(&NhiFilter::default(), now).await.unwrap();
+        assert_eq!(all, 3, "{}", ts.backend());
+        assert_eq!(store.ledger_of("nhi:x").await.unwrap().len(), 1);
+        if sqlite {
+            assert_eq!(journal_mode(&ts).await, "wal");
+            let check = query_pairs(
+                &ts.location,
+                "SELECT 'integrity', integrity_check FROM pragma_integrity_check",
+            )
+            .await;
+            assert_eq!(check, vec![("integrity".to_owned(), "ok".to_owned())]);
+        }
+
+        // A register that holds NHIs is not loaded, and nothing is left locked.
+        assert!(store.holds_nhis().await.unwrap());
+        assert!(
+            store.begin_load(now).await.unwrap().is_none(),
+            "{}",
+            ts.backend()
+        );
+        let tx = store.begin_write(now).await.unwrap();
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_first_load_goes_through_the_log_while_another_connection_has_the_file_open() {
+    let ts = sqlite_store();
+    let store = open(&ts).await;
+    let other = open(&ts).await;
+    assert!(!other.holds_nhis().await.unwrap()); // its pool now holds the file open
+    let now = Utc::now();
+    let mut tx = store
+        .begin_load(now)
+        .await
+        .unwrap()
+        .expect("empty register");
+    assert!(
+        !tx.writes_directly(),
+        "another connection has the file open"
+    );
+    tx.insert_nhis(&active_iam_users(2, now)).await.unwrap();
+    tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
+    // The other reads on, the register as last committed, while the load is open.
+    assert!(!other.holds_nhis().await.unwrap());
+    tx.commit().await.unwrap();
+    assert!(other.holds_nhis().await.unwrap());
+    assert_eq!(journal_mode(&ts).await, "wal");
+}
+
+#[tokio::test]
+async fn a_store_opened_during_a_direct_load_waits_for_its_commit() {
+    let ts = sqlite_store();
+    let store = open(&ts).await;
+    let now = Utc::now();
+    let mut tx = store
+        .begin_load(now)
+        .await
+        .unwrap()
+        .expect("empty register");
+    assert!(tx.writes_directly());
+    tx.insert_nhis(&active_iam_users(4, now)).await.unwrap();
+    tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
+    // Opening puts the file in write-ahead-log mode, which waits for the load's lock; had it
+    // not waited, it would count the register as committed before the load: empty.
+    let location = ts.location.clone();
+    let reader = tokio::spawn(async move {
+        let s = Store::open(&location, false).await.unwrap();
+        s.count_nhis(&NhiFilter::default(), Utc::now())
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!reader.is_finished(), "the open waits for the load");
+    tx.commit().await.unwrap();
+    assert_eq!(reader.await.unwrap(), 4);
+    assert_eq!(journal_mode(&ts).await, "wal");
+}
