@@ -180,6 +180,9 @@ const BULK_TABLES: &[&str] = &["nhis"];
 /// it has done and the errors found so far.
 struct ApplyRun {
     now: DateTime<Utc>,
+    /// The register held no NHI when the write began, and holds none but this apply's until
+    /// it commits: nothing to look up.
+    empty: bool,
     started: DateTime<Utc>,
     report: ApplyReport,
     files: Vec<SourceFile>,
@@ -226,9 +229,9 @@ impl Service {
         set: &ManifestSet,
         dry_run: bool,
     ) -> Result<ApplyReport, ServiceError> {
-        let (mut tx, mut run) = self.start_apply().await?;
+        let (mut tx, mut run) = self.start_apply(dry_run).await?;
         run.files.clone_from(&set.files);
-        let plan = self.plan(&set.nhis, run.now).await?;
+        let plan = self.plan(&set.nhis, &run).await?;
         if let Some(plan) = run.admit(set.nhis.len(), plan) {
             write_round(&mut tx, plan).await?;
         }
@@ -259,9 +262,11 @@ impl Service {
         dry_run: bool,
         round: usize,
     ) -> Result<ApplyReport, ServiceError> {
+        let (tx, mut run) = self.start_apply(dry_run).await?;
         // Through the commit: its checkpoint then finds the log mostly on disk already.
-        let _flush = self.store.flush_in_background();
-        let (tx, mut run) = self.start_apply().await?;
+        let _flush = (!tx.writes_directly())
+            .then(|| self.store.flush_in_background())
+            .flatten();
         // Room for a round of files: the parsers keep going while a round is planned.
         let (sender, mut parts) = tokio::sync::mpsc::channel::<LoadedFile>(16);
         let paths = paths.to_vec();
@@ -352,7 +357,7 @@ impl Service {
                 return Ok(());
             }
             size = round;
-            let plan = self.plan(&next, run.now).await?;
+            let plan = self.plan(&next, run).await?;
             if let Some(plan) = run.admit(next.len(), plan)
                 && rounds.send(plan).await.is_err()
             {
@@ -361,14 +366,27 @@ impl Service {
         }
     }
 
-    async fn start_apply(&self) -> Result<(WriteTx, ApplyRun), ServiceError> {
+    /// Begins the apply's transaction: into a register without NHIs, as its first load
+    /// ([`keyward_store::Store::begin_load`]), unless it is a dry run.
+    async fn start_apply(&self, dry_run: bool) -> Result<(WriteTx, ApplyRun), ServiceError> {
         let started = self.now();
-        let tx = self.begin().await?;
+        let load = if dry_run {
+            None
+        } else {
+            self.keyring()?;
+            self.store.begin_load(self.now()).await?
+        };
+        let empty = load.is_some();
+        let tx = match load {
+            Some(tx) => tx,
+            None => self.begin().await?,
+        };
         let now = tx.now();
         Ok((
             tx,
             ApplyRun {
                 now,
+                empty,
                 started,
                 report: ApplyReport::default(),
                 files: Vec::new(),
@@ -378,13 +396,18 @@ impl Service {
     }
 
     /// Works out what declarations change, against the register as last committed.
-    async fn plan(&self, nhis: &[DeclaredNhi], now: DateTime<Utc>) -> Result<Plan, ServiceError> {
+    async fn plan(&self, nhis: &[DeclaredNhi], run: &ApplyRun) -> Result<Plan, ServiceError> {
         let mut plan = Plan::default();
+        let now = run.now;
         if nhis.is_empty() {
             return Ok(plan);
         }
         let names: Vec<&str> = nhis.iter().map(|d| d.name.as_str()).collect();
-        let declared = self.store.nhis_by_declarations(&names).await?;
+        let declared = if run.empty {
+            Vec::new()
+        } else {
+            self.store.nhis_by_declarations(&names).await?
+        };
         let by_decl: HashMap<&str, &Nhi> = declared
             .iter()
             .filter_map(|n| n.declaration.as_deref().map(|d| (d, n)))
@@ -403,7 +426,11 @@ impl Service {
             .filter(|d| !keeps_id(d))
             .filter_map(|d| d.external_id.as_deref().map(|e| (d.provider.as_str(), e)))
             .collect();
-        let holders = self.store.nhis_by_external_ids(&ext_keys).await?;
+        let holders = if run.empty {
+            Vec::new()
+        } else {
+            self.store.nhis_by_external_ids(&ext_keys).await?
+        };
         let by_ext: HashMap<(&str, &str), &Nhi> = holders
             .iter()
             .filter_map(|n| {

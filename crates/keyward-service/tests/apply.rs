@@ -307,3 +307,58 @@ async fn streamed_apply_reports_every_error_and_writes_nothing() {
         svc.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_first_apply_in_conflict_with_itself_writes_nothing_and_leaves_the_store_usable() {
+    for ts in backends().await {
+        let svc = service(&ts, NOW).await;
+        let head = ledger_len(&svc).await;
+        let dir = ts.dir.path().join("decl");
+        write(&dir, "a.yaml", &roles("a", 3));
+        // Second names for a-0's and a-1's external ids: with the register empty there is
+        // nothing to look up, and the declarations are checked against each other.
+        write(
+            &dir,
+            "b.yaml",
+            &roles("a", 2).replace("name: a-", "name: b-"),
+        );
+        let err = svc
+            .apply_paths_in_rounds(std::slice::from_ref(&dir), false, 2)
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("b.yaml:8: spec.externalId: duplicate external id"),
+            "{text}"
+        );
+        assert!(
+            text.contains("b.yaml:18: spec.externalId: duplicate"),
+            "{text}"
+        );
+        assert_eq!(ledger_len(&svc).await, head, "{}", ts.backend());
+        let all = NhiFilter::default();
+        let count = svc.store().count_nhis(&all, at(NOW)).await.unwrap();
+        assert_eq!(count, 0, "{}", ts.backend());
+
+        // The same store takes the first file, then sees the second as what it is.
+        let first = svc.apply_paths(&[dir.join("a.yaml")], false).await.unwrap();
+        assert_eq!(first.created, 3, "{}", ts.backend());
+        let err = svc
+            .apply_paths(&[dir.join("b.yaml")], false)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("already declared by `a-0`"),
+            "{err}"
+        );
+        if let keyward_store::Location::Sqlite(_) = ts.location {
+            let mode = keyward_store::testing::query_pairs(
+                &ts.location,
+                "SELECT 'mode', journal_mode FROM pragma_journal_mode",
+            )
+            .await;
+            assert_eq!(mode[0].1, "wal");
+        }
+        svc.close().await;
+    }
+}
