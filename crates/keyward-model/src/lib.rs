@@ -10,6 +10,7 @@ mod clock;
 mod discovered;
 mod enums;
 mod finding;
+pub mod instant;
 mod location;
 mod nhi;
 mod owner;

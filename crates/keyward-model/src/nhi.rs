@@ -213,20 +213,26 @@ pub struct Nhi {
     /// Permissions a source observed it to hold.
     pub observed_permissions: Vec<String>,
     /// When the identity was created at its source.
+    #[serde(serialize_with = "crate::instant::serialize_opt")]
     pub created_at: Option<DateTime<Utc>>,
     /// When it expires.
+    #[serde(serialize_with = "crate::instant::serialize_opt")]
     pub expires_at: Option<DateTime<Utc>>,
     /// When its secret was last rotated.
+    #[serde(serialize_with = "crate::instant::serialize_opt")]
     pub last_rotated_at: Option<DateTime<Utc>>,
     /// When it was last used, if known.
+    #[serde(serialize_with = "crate::instant::serialize_opt")]
     pub last_used_at: Option<DateTime<Utc>>,
     /// Whether last use is known, known-never, or unknown.
     pub last_used_state: UsageState,
     /// When it was last reviewed.
+    #[serde(serialize_with = "crate::instant::serialize_opt")]
     pub last_reviewed_at: Option<DateTime<Utc>>,
     /// Review cadence.
     pub review_every: Option<Cadence>,
     /// When the next review is due.
+    #[serde(serialize_with = "crate::instant::serialize_opt")]
     pub next_review_due: Option<DateTime<Utc>>,
     /// Lifecycle status.
     pub status: NhiStatus,
@@ -235,8 +241,10 @@ pub struct Nhi {
     /// Free-form tags (declared labels and discovered tags).
     pub tags: BTreeMap<String, String>,
     /// When it entered the register.
+    #[serde(serialize_with = "crate::instant::serialize")]
     pub registered_at: DateTime<Utc>,
     /// When any field last changed.
+    #[serde(serialize_with = "crate::instant::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 
