@@ -763,6 +763,18 @@ fn sqlite_store() -> TestStore {
     }
 }
 
+/// A load begun into `store`'s empty register, with `n` NHIs and one ledger entry written.
+async fn load_of(store: &Store, n: usize, now: DateTime<Utc>) -> keyward_store::WriteTx {
+    let mut tx = store
+        .begin_load(now)
+        .await
+        .unwrap()
+        .expect("empty register");
+    tx.insert_nhis(&active_iam_users(n, now)).await.unwrap();
+    tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
+    tx
+}
+
 /// The journal mode of a SQLite store's file, from a connection of its own.
 async fn journal_mode(ts: &TestStore) -> String {
     query_pairs(
@@ -780,17 +792,10 @@ async fn a_first_load_writes_an_empty_sqlite_register_without_the_log_and_puts_i
         let sqlite = matches!(ts.location, keyward_store::Location::Sqlite(_));
         let store = open(&ts).await;
         let now = Utc::now();
-        let rows = active_iam_users(3, now);
 
         // Rolled back: nothing written, and the file is back in write-ahead-log mode.
-        let mut tx = store
-            .begin_load(now)
-            .await
-            .unwrap()
-            .expect("empty register");
+        let tx = load_of(&store, 3, now).await;
         assert_eq!(tx.writes_directly(), sqlite, "{}", ts.backend());
-        tx.insert_nhis(&rows).await.unwrap();
-        tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
         tx.rollback().await.unwrap();
         assert!(!store.holds_nhis().await.unwrap(), "{}", ts.backend());
         if sqlite {
@@ -798,11 +803,9 @@ async fn a_first_load_writes_an_empty_sqlite_register_without_the_log_and_puts_i
         }
 
         // Committed: the rows and their entry are there, the file whole and in the log again.
-        let mut tx = store.begin_load(now).await.unwrap().expect("still empty");
+        let mut tx = load_of(&store, 3, now).await;
         assert_eq!(tx.writes_directly(), sqlite, "{}", ts.backend());
-        assert!(!tx.holds_nhis().await.unwrap());
-        tx.insert_nhis(&rows).await.unwrap();
-        tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
+        assert!(tx.holds_nhis().await.unwrap(), "its own rows");
         let done = tx.commit().await.unwrap();
         assert_eq!(done.entries, 1, "{}", ts.backend());
         let all = store.count_nhis(&NhiFilter::default(), now).await.unwrap();
@@ -837,17 +840,11 @@ async fn a_first_load_goes_through_the_log_while_another_connection_has_the_file
     let other = open(&ts).await;
     assert!(!other.holds_nhis().await.unwrap()); // its pool now holds the file open
     let now = Utc::now();
-    let mut tx = store
-        .begin_load(now)
-        .await
-        .unwrap()
-        .expect("empty register");
+    let tx = load_of(&store, 2, now).await;
     assert!(
         !tx.writes_directly(),
         "another connection has the file open"
     );
-    tx.insert_nhis(&active_iam_users(2, now)).await.unwrap();
-    tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
     // The other reads on, the register as last committed, while the load is open.
     assert!(!other.holds_nhis().await.unwrap());
     tx.commit().await.unwrap();
@@ -860,14 +857,8 @@ async fn a_store_opened_during_a_direct_load_waits_for_its_commit() {
     let ts = sqlite_store();
     let store = open(&ts).await;
     let now = Utc::now();
-    let mut tx = store
-        .begin_load(now)
-        .await
-        .unwrap()
-        .expect("empty register");
+    let tx = load_of(&store, 4, now).await;
     assert!(tx.writes_directly());
-    tx.insert_nhis(&active_iam_users(4, now)).await.unwrap();
-    tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
     // Opening puts the file in write-ahead-log mode, which waits for the load's lock; had it
     // not waited, it would count the register as committed before the load: empty.
     let location = ts.location.clone();
