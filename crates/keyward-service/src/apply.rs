@@ -402,10 +402,10 @@ impl Service {
         if nhis.is_empty() {
             return Ok(plan);
         }
-        let names: Vec<&str> = nhis.iter().map(|d| d.name.as_str()).collect();
         let declared = if run.empty {
             Vec::new()
         } else {
+            let names: Vec<&str> = nhis.iter().map(|d| d.name.as_str()).collect();
             self.store.nhis_by_declarations(&names).await?
         };
         let by_decl: HashMap<&str, &Nhi> = declared
@@ -421,14 +421,14 @@ impl Service {
                     && n.external_id == d.external_id
             })
         };
-        let ext_keys: Vec<(&str, &str)> = nhis
-            .iter()
-            .filter(|d| !keeps_id(d))
-            .filter_map(|d| d.external_id.as_deref().map(|e| (d.provider.as_str(), e)))
-            .collect();
         let holders = if run.empty {
             Vec::new()
         } else {
+            let ext_keys: Vec<(&str, &str)> = nhis
+                .iter()
+                .filter(|d| !keeps_id(d))
+                .filter_map(|d| d.external_id.as_deref().map(|e| (d.provider.as_str(), e)))
+                .collect();
             self.store.nhis_by_external_ids(&ext_keys).await?
         };
         let by_ext: HashMap<(&str, &str), &Nhi> = holders

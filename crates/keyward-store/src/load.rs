@@ -25,6 +25,9 @@ pub(crate) struct LoadPool {
     direct: bool,
 }
 
+/// Whether the register holds any NHI.
+const HOLDS_NHIS: &str = "SELECT EXISTS (SELECT 1 FROM nhis)";
+
 /// How long a load waits for the store's other connections to come back idle (a connection
 /// returns to its pool shortly after its query ends) before it writes through the log.
 const SETTLE: Duration = Duration::from_millis(100);
@@ -47,23 +50,20 @@ impl Store {
         }
         let mut tx = match &self.pool {
             Backend::Sqlite(p) => match load_pool(p).await? {
-                Some(load) => {
-                    let begun = match load.begin().await {
-                        Ok(t) => t,
-                        Err(e) => {
-                            end(Some(LoadPool {
-                                pool: load,
-                                direct: true,
-                            }))
-                            .await;
-                            return Err(e.into());
-                        }
-                    };
-                    let mut tx = self.write_in(Backend::Sqlite(begun), now).await?;
-                    let direct = tx.journal_mode().await? != "wal";
-                    tx.load = Some(LoadPool { pool: load, direct });
-                    tx
-                }
+                Some(pool) => match self.write_on(&pool, now).await {
+                    Ok((mut tx, direct)) => {
+                        tx.load = Some(LoadPool { pool, direct });
+                        tx
+                    }
+                    Err(e) => {
+                        end(Some(LoadPool {
+                            pool,
+                            direct: false,
+                        }))
+                        .await;
+                        return Err(e);
+                    }
+                },
                 None => self.begin_write(now).await?,
             },
             Backend::Postgres(_) => self.begin_write(now).await?,
@@ -76,10 +76,25 @@ impl Store {
         Ok(Some(tx))
     }
 
+    /// A write on a load's own connection, and whether that connection writes the file
+    /// directly (what SQLite reports, not what was asked of it).
+    async fn write_on(
+        &self,
+        pool: &SqlitePool,
+        now: DateTime<Utc>,
+    ) -> Result<(WriteTx, bool), StoreError> {
+        let mut begun = pool.begin().await?;
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *begun)
+            .await?;
+        let tx = self.write_in(Backend::Sqlite(begun), now).await?;
+        Ok((tx, !mode.eq_ignore_ascii_case("wal")))
+    }
+
     /// Whether the register holds any NHI, as last committed.
     pub async fn holds_nhis(&self) -> Result<bool, StoreError> {
         Ok(dispatch!(&self.pool, p, _DB => {
-            let held: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM nhis)")
+            let held: bool = sqlx::query_scalar(HOLDS_NHIS)
                 .fetch_one(p)
                 .await?;
             held
@@ -91,7 +106,7 @@ impl WriteTx {
     /// Whether the register holds any NHI, as this transaction sees it.
     pub async fn holds_nhis(&mut self) -> Result<bool, StoreError> {
         Ok(dispatch!(&mut self.tx, t, _DB => {
-            let held: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM nhis)")
+            let held: bool = sqlx::query_scalar(HOLDS_NHIS)
                 .fetch_one(&mut **t)
                 .await?;
             held
@@ -102,18 +117,6 @@ impl WriteTx {
     /// than through the write-ahead log ([`Store::begin_load`]).
     pub fn writes_directly(&self) -> bool {
         self.load.as_ref().is_some_and(|l| l.direct)
-    }
-
-    /// SQLite's journal mode for this transaction's connection, in lower case (`wal`,
-    /// `delete`); `wal` on PostgreSQL, which always logs ahead.
-    async fn journal_mode(&mut self) -> Result<String, StoreError> {
-        Ok(match &mut self.tx {
-            Backend::Sqlite(t) => sqlx::query_scalar::<_, String>("PRAGMA journal_mode")
-                .fetch_one(&mut **t)
-                .await?
-                .to_ascii_lowercase(),
-            Backend::Postgres(_) => "wal".to_owned(),
-        })
     }
 }
 
@@ -143,16 +146,9 @@ async fn load_pool(pool: &SqlitePool) -> Result<Option<SqlitePool>, StoreError> 
         .await
     {
         Ok(load) => Ok(Some(load)),
-        Err(sqlx::Error::Database(e)) if is_busy(e.as_ref()) => Ok(None),
+        Err(sqlx::Error::Database(e)) if crate::store::is_busy(e.as_ref()) => Ok(None),
         Err(e) => Err(e.into()),
     }
-}
-
-/// `SQLITE_BUSY`, in any of its extended forms.
-pub(crate) fn is_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
-    e.code()
-        .and_then(|c| c.parse::<i32>().ok())
-        .is_some_and(|c| c & 0xff == 5)
 }
 
 /// After a load's transaction ends: the file back in write-ahead-log mode, and the load's

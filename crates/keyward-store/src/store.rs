@@ -40,7 +40,7 @@ pub(crate) async fn enter_wal(pool: &SqlitePool) -> Result<(), StoreError> {
         {
             Ok(_) => return Ok(()),
             Err(sqlx::Error::Database(e))
-                if crate::load::is_busy(e.as_ref()) && std::time::Instant::now() < deadline =>
+                if is_busy(e.as_ref()) && std::time::Instant::now() < deadline =>
             {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_millis(50));
@@ -48,6 +48,13 @@ pub(crate) async fn enter_wal(pool: &SqlitePool) -> Result<(), StoreError> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// `SQLITE_BUSY`, in any of its extended forms.
+pub(crate) fn is_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
+    e.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 5)
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
