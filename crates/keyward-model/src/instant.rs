@@ -3,17 +3,19 @@
 //! The same text chrono's own `Serialize` writes for a `DateTime<Utc>` (RFC 3339 with `Z`, the
 //! fraction in 0, 3, 6 or 9 digits as the value needs, a leap second as `:60`), written into a
 //! buffer byte by byte: chrono goes through `fmt::Display`, which the JSON writer receives a
-//! character at a time, and a million listed NHIs carry several million instants. Years outside
-//! 0000–9999 fall back to chrono.
+//! character at a time, and a million listed NHIs carry several million instants. The stores'
+//! text form (`+00:00` for the zone, as `to_rfc3339_opts(AutoSi, false)` writes it) comes from
+//! the same writer. Years outside 0000–9999 fall back to chrono.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serializer;
 
-/// The longest text written here: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
-const MAX: usize = 30;
+/// The longest text written here: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+00:00`.
+const MAX: usize = 35;
 
-/// `t` as RFC 3339 text in `buf`; its length, or `None` for a year outside 0000–9999.
-fn write(t: &DateTime<Utc>, buf: &mut [u8; MAX]) -> Option<usize> {
+/// `t` as RFC 3339 text in `buf`, the zone written as `zone`; its length, or `None` for a year
+/// outside 0000–9999.
+fn write(t: &DateTime<Utc>, zone: &[u8], buf: &mut [u8; MAX]) -> Option<usize> {
     let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
     let mut sec = t.second();
     let mut nano = t.nanosecond();
@@ -40,26 +42,36 @@ fn write(t: &DateTime<Utc>, buf: &mut [u8; MAX]) -> Option<usize> {
             put(buf, &mut at, nano, 9);
         }
     }
-    buf[at] = b'Z';
-    Some(at + 1)
+    buf[at..at + zone.len()].copy_from_slice(zone);
+    Some(at + zone.len())
 }
 
 /// `value`'s last `width` decimal digits at `buf[*at..]`.
-fn put(buf: &mut [u8; MAX], at: &mut usize, value: u32, width: u32) {
-    for i in (0..width).rev() {
+fn put(buf: &mut [u8; MAX], at: &mut usize, value: u32, width: usize) {
+    let mut rest = value;
+    for digit in buf[*at..*at + width].iter_mut().rev() {
         // A decimal digit, below 10.
-        let d = u8::try_from((value / 10u32.pow(i)) % 10).unwrap_or(0);
-        buf[*at] = b'0' + d;
-        *at += 1;
+        *digit = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+        rest /= 10;
     }
+    *at += width;
 }
 
 /// Serialises an instant as chrono does (`#[serde(serialize_with = …)]`).
 pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     let mut buf = [0; MAX];
-    match write(t, &mut buf).and_then(|n| std::str::from_utf8(&buf[..n]).ok()) {
+    match write(t, b"Z", &mut buf).and_then(|n| std::str::from_utf8(&buf[..n]).ok()) {
         Some(text) => s.serialize_str(text),
         None => serde::Serialize::serialize(t, s),
+    }
+}
+
+/// `t` as the stores keep it: what `to_rfc3339_opts(SecondsFormat::AutoSi, false)` writes.
+pub fn stored_text(t: &DateTime<Utc>) -> String {
+    let mut buf = [0; MAX];
+    match write(t, b"+00:00", &mut buf).and_then(|n| std::str::from_utf8(&buf[..n]).ok()) {
+        Some(text) => text.to_owned(),
+        None => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
     }
 }
 
@@ -145,6 +157,11 @@ mod tests {
         assert!(cases.len() > 20_000);
         for t in &cases {
             assert_eq!(ours(t), chronos(t), "{t:?}");
+            assert_eq!(
+                stored_text(t),
+                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
+                "{t:?}"
+            );
         }
         let opt = |t: Option<DateTime<Utc>>| {
             serialize_opt(&t, serde_json::value::Serializer).map(|v| v.to_string())

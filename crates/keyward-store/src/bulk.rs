@@ -5,7 +5,7 @@
 //! arrays that it unpacks itself (`jsonb_array_elements`): one bound value per page instead of
 //! thousands, which spares planning a statement with thousands of parameters.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::StoreError;
@@ -52,7 +52,7 @@ impl Cell<'_> {
 /// A timestamp in the exact text the SQLite driver writes, so stored values compare and sort
 /// the same whichever path wrote them.
 pub(crate) fn time_text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+    keyward_model::instant::stored_text(&t)
 }
 
 /// Binds `values` as the list of the `IN (` a statement being built ends with, and closes it.
@@ -106,6 +106,17 @@ impl Table {
             "INSERT OR FAIL INTO {} ({}) ",
             self.name,
             self.column_list()
+        )
+    }
+
+    /// SQLite's statement inserting `rows` rows, each bound value a `?` in row order.
+    pub(crate) fn sqlite_insert(&self, rows: usize, upsert: bool) -> String {
+        let row = format!("({})", vec!["?"; self.columns.len()].join(", "));
+        format!(
+            "{}VALUES {}{}",
+            self.sqlite_insert_head(),
+            vec![row; rows].join(", "),
+            self.on_conflict(upsert)
         )
     }
 
@@ -206,6 +217,11 @@ mod tests {
         assert_eq!(
             T.sqlite_insert_head(),
             "INSERT OR FAIL INTO t (id, n, at, j) "
+        );
+        assert_eq!(
+            T.sqlite_insert(2, true),
+            "INSERT OR FAIL INTO t (id, n, at, j) VALUES (?, ?, ?, ?), (?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET n = excluded.n, j = excluded.j"
         );
         assert_eq!(T.on_conflict(false), "");
         assert_eq!(

@@ -5,7 +5,9 @@ use keyward_ledger::{Checkpoint, Entry, LedgerKey, NewEntry};
 use keyward_model::{Credential, CredentialLocation, Nhi, Observation, Person};
 use sqlx::types::Json;
 
-use crate::bulk::{Cell, Col, POSTGRES_PAGE, SQLITE_PAGE, Table, json_page};
+use crate::bulk::{Cell, Col, POSTGRES_PAGE, SQLITE_PAGE, Table, json_page, time_text};
+use sqlx::Arguments;
+use sqlx::sqlite::SqliteArguments;
 
 use crate::read::RunRecord;
 use crate::rows::{CREDENTIAL_COLUMNS, NHI_JSON_END, nhi_json_page, nhi_page};
@@ -284,7 +286,7 @@ impl WriteTx {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
-        self.bulk(&LEDGER, &pending, false, ledger_row).await
+        bulk(&mut self.tx, &LEDGER, pending, false, ledger_row).await
     }
 
     /// Writes `items` into `table` a page at a time, each row's cells made by `row` in the
@@ -296,7 +298,7 @@ impl WriteTx {
         upsert: bool,
         row: impl for<'r> Fn(&'r T) -> Result<Vec<Cell<'r>>, StoreError>,
     ) -> Result<(), StoreError> {
-        bulk(&mut self.tx, table, items, upsert, row).await
+        bulk(&mut self.tx, table, items, upsert, &row).await
     }
 
     /// Appends ledger entries for many changes at once: each page of entries is chained here
@@ -325,89 +327,105 @@ impl WriteTx {
             Ok(out)
         };
         let mut current = chain()?;
-        while !current.is_empty() {
+        while let Some(last) = current.last() {
+            let (count, last_seq, last_hash) = (current.len(), last.seq, last.hash.clone());
             let (written, next) = futures_util::future::join(
-                bulk(&mut self.tx, &LEDGER, &current, false, ledger_row),
+                bulk(&mut self.tx, &LEDGER, current, false, ledger_row),
                 async { chain() },
             )
             .await;
             written?;
-            self.appended += current.len() as u64;
-            self.head_seq = current.last().map_or(self.head_seq, |e| e.seq);
-            if let Some(last) = current.last() {
-                self.head_hash.clone_from(&last.hash);
-            }
+            self.appended += count as u64;
+            self.head_seq = last_seq;
+            self.head_hash = last_hash;
             current = next?;
         }
         Ok(())
     }
 }
 
-fn ledger_row(e: &Entry) -> Result<Vec<Cell<'_>>, StoreError> {
+/// An entry's row; its text moves into the statement (a payload is most of a row's bytes).
+fn ledger_row(e: Entry) -> Result<Vec<Cell<'static>>, StoreError> {
     Ok(vec![
         Cell::Int(Some(e.seq)),
         Cell::Time(Some(e.at)),
-        Cell::Text(Some(&e.actor)),
-        Cell::Text(Some(&e.action)),
-        Cell::Text(Some(&e.subject)),
-        Cell::Text(Some(&e.payload)),
-        Cell::Text(Some(&e.prev_hash)),
-        Cell::Text(Some(&e.hash)),
+        Cell::Owned(Some(e.actor)),
+        Cell::Owned(Some(e.action)),
+        Cell::Owned(Some(e.subject)),
+        Cell::Owned(Some(e.payload)),
+        Cell::Owned(Some(e.prev_hash)),
+        Cell::Owned(Some(e.hash)),
     ])
 }
 
 /// See [`WriteTx::bulk`]; a function of the transaction alone, so other fields of the
-/// [`WriteTx`] stay usable while it runs.
-pub(crate) async fn bulk<T>(
+/// [`WriteTx`] stay usable while it runs. Rows are made from `items` by value: cells that own
+/// their text move into the statement's arguments without a copy.
+pub(crate) async fn bulk<'a, T, I>(
     tx: &mut Tx,
     table: &Table,
-    items: &[T],
+    items: I,
     upsert: bool,
-    row: impl for<'r> Fn(&'r T) -> Result<Vec<Cell<'r>>, StoreError>,
-) -> Result<(), StoreError> {
-    if items.is_empty() {
+    row: impl Fn(T) -> Result<Vec<Cell<'a>>, StoreError>,
+) -> Result<(), StoreError>
+where
+    I: IntoIterator<Item = T>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let mut items = items.into_iter();
+    let total = items.len();
+    if total == 0 {
         return Ok(());
     }
     match tx {
         Backend::Sqlite(t) => {
-            let head = table.sqlite_insert_head();
-            let tail = table.on_conflict(upsert);
-            let build = |chunk| -> Result<sqlx::QueryBuilder<'_, sqlx::Sqlite>, StoreError> {
-                let rows = <[T]>::iter(chunk)
-                    .map(&row)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(&head);
-                qb.push_values(rows, |mut b, cells| {
-                    for cell in cells {
+            // One statement text per page size, so the driver prepares it once per connection.
+            let full = SQLITE_PAGE.min(total);
+            let full_sql = table.sqlite_insert(full, upsert);
+            let mut bind = || -> Result<Option<(usize, SqliteArguments<'a>)>, StoreError> {
+                let mut args = SqliteArguments::default();
+                args.reserve(SQLITE_PAGE.min(items.len()) * table.columns.len(), 0);
+                let mut rows = 0;
+                for item in items.by_ref().take(SQLITE_PAGE) {
+                    rows += 1;
+                    for cell in row(item)? {
                         match cell {
-                            Cell::Text(v) => b.push_bind(v),
-                            Cell::Owned(v) => b.push_bind(v),
-                            Cell::Int(v) => b.push_bind(v),
-                            Cell::Time(v) => b.push_bind(v),
-                            Cell::Json(v) => b.push_bind(v),
-                        };
+                            Cell::Text(v) => args.add(v),
+                            Cell::Owned(v) => args.add(v),
+                            Cell::Int(v) => args.add(v),
+                            Cell::Time(v) => args.add(v.map(time_text)),
+                            Cell::Json(v) => args.add(v),
+                        }
+                        .map_err(|e| StoreError::corrupt("bulk rows", e))?;
                     }
-                });
-                qb.push(&tail);
-                Ok(qb)
+                }
+                Ok((rows > 0).then_some((rows, args)))
             };
-            let mut chunks = items.chunks(SQLITE_PAGE);
-            let mut next = chunks.next().map(build).transpose()?;
-            while let Some(mut qb) = next.take() {
+            let mut next = bind()?;
+            while let Some((rows, args)) = next.take() {
+                let short = (rows != full).then(|| table.sqlite_insert(rows, upsert));
+                let sql = short.as_deref().unwrap_or(&full_sql);
                 // SQLite's worker thread runs this page while the next one is bound here.
-                let (done, built) =
-                    futures_util::future::join(qb.build().execute(&mut **t), async {
-                        chunks.next().map(build).transpose()
-                    })
-                    .await;
+                let (done, built) = futures_util::future::join(
+                    sqlx::query_with(sql, args).execute(&mut **t),
+                    async { bind() },
+                )
+                .await;
                 done.map_err(conflict)?;
                 next = built?;
             }
         }
         Backend::Postgres(t) => {
             let sql = table.postgres_insert(upsert);
-            for chunk in items.chunks(POSTGRES_PAGE) {
-                let rows = chunk.iter().map(&row).collect::<Result<Vec<_>, _>>()?;
+            loop {
+                let rows = items
+                    .by_ref()
+                    .take(POSTGRES_PAGE)
+                    .map(&row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                if rows.is_empty() {
+                    break;
+                }
                 sqlx::query(&sql)
                     .bind(json_page(&rows)?)
                     .execute(&mut **t)
