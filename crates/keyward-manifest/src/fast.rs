@@ -17,10 +17,7 @@ use crate::tree::{Kind, Node};
 
 /// The file's documents, or `None` when any part of it is outside the fast path's corner.
 pub(crate) fn load(text: &str) -> Option<Vec<Node<'_>>> {
-    if text
-        .chars()
-        .any(|c| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'))
-    {
+    if has_unusual_char(text.as_bytes()) {
         return None;
     }
     let mut docs = Vec::new();
@@ -45,6 +42,29 @@ pub(crate) fn load(text: &str) -> Option<Vec<Node<'_>>> {
     }
     document(&mut lines, &mut docs)?;
     Some(docs)
+}
+
+/// Whether the text holds a control character other than a line feed, a line or paragraph
+/// separator, or a byte-order mark: read as bytes (every file's every character passes here),
+/// on UTF-8 whose lead bytes say what follows.
+fn has_unusual_char(text: &[u8]) -> bool {
+    text.iter().enumerate().any(|(i, &b)| match b {
+        b'\n' => false,
+        0x00..=0x1f | 0x7f => true,
+        // U+0080–U+009F, the C1 controls.
+        0xc2 => matches!(text.get(i + 1), Some(0x80..=0x9f)),
+        // U+2028 and U+2029.
+        0xe2 => text.get(i + 1) == Some(&0x80) && matches!(text.get(i + 2), Some(0xa8 | 0xa9)),
+        // U+FEFF.
+        0xef => text.get(i + 1) == Some(&0xbb) && text.get(i + 2) == Some(&0xbf),
+        _ => false,
+    })
+}
+
+/// Where `pair` first occurs in `s`, found byte by byte (a substring search sets up a searcher
+/// for every call, and values are short).
+fn find_pair(s: &str, pair: [u8; 2]) -> Option<usize> {
+    s.as_bytes().windows(2).position(|w| w == pair)
 }
 
 /// One line holding content: its number, indentation and text without surrounding spaces.
@@ -213,9 +233,9 @@ fn inline(s: &str, line: usize) -> Option<Node<'_>> {
         b'{' => flow(s, line, b'}'),
         c if is_indicator(c) => None,
         _ => {
-            let text = s.find(" #").map_or(s, |i| s.get(..i).unwrap_or(s));
+            let text = find_pair(s, *b" #").map_or(s, |i| s.get(..i).unwrap_or(s));
             let text = text.trim_end_matches(' ');
-            if text.contains(": ") || text.ends_with(':') {
+            if find_pair(text, *b": ").is_some() || text.ends_with(':') {
                 return None;
             }
             Some(scalar(text, ScalarStyle::Plain, line))
@@ -304,7 +324,7 @@ fn flow_scalar(s: &str, line: usize, colon_ok: bool) -> Option<(Node<'_>, &str)>
     let text = s.get(..end)?.trim_end_matches(' ');
     if text.contains(['[', '{', '#', '"', '\''])
         || text.ends_with(':')
-        || text.contains(": ")
+        || find_pair(text, *b": ").is_some()
         || (!colon_ok && text.contains(':'))
     {
         return None;
@@ -316,6 +336,33 @@ fn flow_scalar(s: &str, line: usize, colon_ok: bool) -> Option<(Node<'_>, &str)>
 mod tests {
     use super::*;
     use crate::tree;
+
+    #[test]
+    fn unusual_characters_are_found_as_the_character_rules_find_them() {
+        let by_char = |t: &str| {
+            t.chars().any(|c| {
+                (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+            })
+        };
+        // Every character in the ranges these bytes lead, between plain text on both sides,
+        // and at the very end of the text (a lead byte without what would follow).
+        let ranges = [
+            0u32..0x800,
+            0x2000..0x2100,
+            0xfe00..0x10000,
+            0x1f600..0x1f610,
+        ];
+        for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
+            for t in [format!("a{c}b"), format!("ab{c}")] {
+                assert_eq!(has_unusual_char(t.as_bytes()), by_char(&t), "{:?}", c);
+            }
+        }
+        assert!(!has_unusual_char(b"key: value\n  - item\n"));
+        assert!(has_unusual_char("a\tb".as_bytes()));
+        assert_eq!(find_pair("a: b #c", *b" #"), Some(4));
+        assert_eq!(find_pair("a:b", *b": "), None);
+        assert_eq!(find_pair("", *b": "), None);
+    }
 
     /// A tree as text; the line of an empty plain scalar is left out, since saphyr places it
     /// wherever the next token is and no message uses it.

@@ -577,11 +577,12 @@ impl Ctx<'_> {
                     continue;
                 }
             };
-            let field = format!("metadata.labels.{key}");
+            // Named only for a message: most labels have none.
+            let field = || format!("metadata.labels.{key}");
             if let Some(first) = first_lines.insert(key, line(k)) {
                 self.err(
                     line(k),
-                    &field,
+                    &field(),
                     format!("repeated label (first given at line {first})"),
                 );
                 ok = false;
@@ -595,13 +596,13 @@ impl Ctx<'_> {
                 Ok(other) => {
                     self.err(
                         line(k),
-                        &field,
+                        &field(),
                         format!("expected a string, found {}", other.describe()),
                     );
                     ok = false;
                 }
                 Err(reason) => {
-                    self.err(line(k), &field, reason);
+                    self.err(line(k), &field(), reason);
                     ok = false;
                 }
             }
@@ -751,16 +752,16 @@ impl Ctx<'_> {
         };
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let field = format!("{FIELD}[{i}]");
+            let field = || format!("{FIELD}[{i}]");
             match value(item) {
                 Ok(Value::Text(t)) if !t.trim().is_empty() => out.push(t.to_owned()),
-                Ok(Value::Text(_)) => self.err(line(item), &field, "must not be empty"),
+                Ok(Value::Text(_)) => self.err(line(item), &field(), "must not be empty"),
                 Ok(other) => self.err(
                     line(item),
-                    &field,
+                    &field(),
                     format!("expected a string, found {}", other.describe()),
                 ),
-                Err(reason) => self.err(line(item), &field, reason),
+                Err(reason) => self.err(line(item), &field(), reason),
             }
         }
         out.sort_unstable();
