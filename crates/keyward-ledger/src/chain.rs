@@ -1,4 +1,4 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -78,9 +78,43 @@ impl Entry {
     }
 }
 
-/// The text form of an entry's time that is hashed: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+/// chrono's pattern for [`format_at`], which writes the same text digit by digit.
+const AT_PATTERN: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// The text form of an entry's time that is hashed: `YYYY-MM-DDTHH:MM:SS.ffffffZ`, exactly as
+/// chrono writes [`AT_PATTERN`]. Written directly (every entry of a bulk change formats one,
+/// and the pattern interpreter costs as much as hashing the entry); years outside 0000–9999
+/// and leap seconds are left to chrono.
 pub fn format_at(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    let nano = at.nanosecond();
+    let Some(year) = u32::try_from(at.year()).ok().filter(|y| *y <= 9999) else {
+        return at.format(AT_PATTERN).to_string();
+    };
+    if nano >= 1_000_000_000 {
+        return at.format(AT_PATTERN).to_string();
+    }
+    let mut out = Vec::with_capacity(27);
+    let fields = [
+        (year, 4, b'-'),
+        (at.month(), 2, b'-'),
+        (at.day(), 2, b'T'),
+        (at.hour(), 2, b':'),
+        (at.minute(), 2, b':'),
+        (at.second(), 2, b'.'),
+        (nano / 1_000, 6, b'Z'),
+    ];
+    for (value, width, after) in fields {
+        let start = out.len();
+        out.resize(start + width, b'0');
+        let mut rest = value;
+        for digit in out[start..].iter_mut().rev() {
+            // One decimal digit, below 10.
+            *digit = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+            rest /= 10;
+        }
+        out.push(after);
+    }
+    String::from_utf8(out).unwrap_or_else(|_| at.format(AT_PATTERN).to_string())
 }
 
 /// The lower-case hex SHA-256 of an entry.
@@ -154,6 +188,38 @@ mod tests {
             )
         );
         assert_eq!(format_at(at()), "2026-11-22T10:00:00.500000Z");
+    }
+
+    #[test]
+    fn times_are_written_as_the_chrono_pattern_writes_them() {
+        use chrono::{NaiveDate, TimeZone};
+        let mut cases: Vec<DateTime<Utc>> = Vec::new();
+        let mut x: i64 = 0x1f2e_3d4c_5b6a_7988;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let secs = x.rem_euclid(12_600_000_000) - 2_200_000_000;
+            let nanos = u32::try_from((x >> 20).rem_euclid(1_000_000_000)).unwrap_or(0);
+            cases.extend(DateTime::from_timestamp(secs, nanos));
+        }
+        for (y, m, d) in [(0, 1, 1), (9999, 12, 31), (-1, 6, 15), (10000, 1, 1)] {
+            cases.extend(
+                NaiveDate::from_ymd_opt(y, m, d)
+                    .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 999_999_999))
+                    .map(|n| Utc.from_utc_datetime(&n)),
+            );
+        }
+        // A leap second.
+        cases.extend(
+            NaiveDate::from_ymd_opt(2016, 12, 31)
+                .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_250_000_000))
+                .map(|n| Utc.from_utc_datetime(&n)),
+        );
+        assert!(cases.len() > 20_000);
+        for t in cases {
+            assert_eq!(format_at(t), t.format(AT_PATTERN).to_string(), "{t:?}");
+        }
     }
 
     #[test]

@@ -72,7 +72,8 @@ struct DeclaredPayload<'a> {
 
 /// A newly declared NHI's state as its ledger entry records it: the fields that are set,
 /// without what the entry already says (its id is the subject, its registration time the
-/// entry's time) or what only sources report (usage, observed permissions).
+/// entry's time) or what only sources report (usage, observed permissions). Instants are
+/// written as chrono writes them, through the model's faster writer.
 #[derive(Serialize)]
 struct Declared<'a> {
     kind: NhiKind,
@@ -89,17 +90,32 @@ struct Declared<'a> {
     purpose: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     privilege_ceiling: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "keyward_model::instant::serialize_opt"
+    )]
     created_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "keyward_model::instant::serialize_opt"
+    )]
     expires_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "keyward_model::instant::serialize_opt"
+    )]
     last_rotated_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "keyward_model::instant::serialize_opt"
+    )]
     last_reviewed_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     review_every: Option<Cadence>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "keyward_model::instant::serialize_opt"
+    )]
     next_review_due: Option<DateTime<Utc>>,
     status: NhiStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
