@@ -129,7 +129,7 @@ pub async fn check(
     svc.close().await;
     if gate > 0 {
         if let Some(t) = threshold {
-            eprintln!("{gate} open findings at {t} severity or higher without an exception");
+            diag!("{gate} open findings at {t} severity or higher without an exception");
         }
         return Ok(Exit::Findings);
     }
@@ -191,9 +191,9 @@ pub fn checks(cmd: ChecksCommand, config: Option<&Path>) -> Result<Exit> {
                 return Ok(Exit::Success);
             }
             for f in &failures {
-                eprintln!("error: {f}");
+                diag!("error: {f}");
             }
-            eprintln!("{} of {cases} cases failed", failures.len());
+            diag!("{} of {cases} cases failed", failures.len());
             Ok(Exit::InvalidInput)
         }
     }

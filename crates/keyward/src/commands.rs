@@ -211,7 +211,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             let n = w.finish()?;
             svc.close().await;
             if format == render::Format::Table {
-                eprintln!("{n} NHIs");
+                diag!("{n} NHIs");
             }
             Ok(Exit::Success)
         }
@@ -361,7 +361,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 .transpose()
                 .map_err(|e| ServiceError::Invalid(keyward_manifest::ManifestErrors(vec![e])))?;
             if !keyed {
-                eprintln!(
+                diag!(
                     "note: no key file at {}: fingerprints are unkeyed and comparable across machines only for high-entropy secrets; run `keyward init` or pass --key to key them",
                     settings.key_path.display()
                 );
@@ -378,12 +378,12 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             };
             drop(bar);
             for w in &r.warnings {
-                eprintln!("warning: {w}");
+                diag!("warning: {w}");
             }
             if let Some(file) = &write_baseline {
                 let b = keyward_scan::Baseline::of(&r.findings, &key_id);
                 write_atomically(file, &serde_json::to_vec_pretty(&b)?)?;
-                eprintln!(
+                diag!(
                     "wrote a baseline accepting {} findings to {}",
                     b.findings.len(),
                     file.display()
@@ -439,7 +439,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
                 }
             }
             out.flush()?;
-            eprintln!(
+            diag!(
                 "{} finding{} in {} files ({:.1} MB); skipped {} binary and {} larger than {} bytes; {} allowed inline, {} in the baseline",
                 r.findings.len(),
                 if r.findings.len() == 1 { "" } else { "s" },
@@ -605,7 +605,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             drop(bar);
             svc.close().await;
             for w in &r.warnings {
-                eprintln!("warning: {w}");
+                diag!("warning: {w}");
             }
             match format {
                 Format::Json => json_out(&r)?,

@@ -18,7 +18,7 @@ pub async fn run(settings: Settings, connector: impl Connector, format: Format) 
     let report = svc.discover(&discovery, started).await?;
     svc.close().await;
     for w in &discovery.warnings {
-        eprintln!("warning: {w}");
+        diag!("warning: {w}");
     }
     print(&discovery, &report, format)?;
     Ok(Exit::Success)

@@ -7,6 +7,15 @@ macro_rules! out {
     };
 }
 
+/// `eprintln!` that carries on when stderr is closed (`2>&1 | head -1`): a diagnostic has
+/// nowhere else to go, and the exit code still says what happened.
+macro_rules! diag {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod alloc;
 mod args;
 mod checks;
@@ -43,7 +52,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            diag!("error: cannot start the runtime: {e}");
             return Exit::Failure.into();
         }
     };
@@ -64,9 +73,9 @@ fn report(e: &anyhow::Error) -> Exit {
     }
     if let Some(ServiceError::Invalid(errors)) = e.downcast_ref::<ServiceError>() {
         for err in &errors.0 {
-            eprintln!("error: {err}");
+            diag!("error: {err}");
         }
-        eprintln!(
+        diag!(
             "{} error{}; nothing was written",
             errors.0.len(),
             if errors.0.len() == 1 { "" } else { "s" }
@@ -75,16 +84,16 @@ fn report(e: &anyhow::Error) -> Exit {
     }
     match e.downcast_ref::<ServiceError>() {
         Some(ServiceError::Refused(why)) => {
-            eprintln!("error: {why}");
-            eprintln!("refused; nothing was written");
+            diag!("error: {why}");
+            diag!("refused; nothing was written");
             return Exit::Refused;
         }
         Some(ServiceError::Check(c)) => {
-            eprintln!("error: {c}");
+            diag!("error: {c}");
             use keyward_checks::CheckError as C;
             return match c {
                 C::Data { .. } | C::Config { .. } | C::Rego(_) => {
-                    eprintln!("the checks are invalid; nothing was written");
+                    diag!("the checks are invalid; nothing was written");
                     Exit::InvalidInput
                 }
                 C::Usage(_) => Exit::Usage,
@@ -95,22 +104,22 @@ fn report(e: &anyhow::Error) -> Exit {
     }
     if let Some(c) = e.downcast_ref::<keyward_connect::ConnectError>() {
         use keyward_connect::ConnectError as C;
-        eprintln!("error: {c}");
+        diag!("error: {c}");
         return match c {
             C::Syntax { .. } | C::Field { .. } | C::Corrupt { .. } => {
-                eprintln!("the input is invalid; nothing was written");
+                diag!("the input is invalid; nothing was written");
                 Exit::InvalidInput
             }
             C::Usage(_) => Exit::Usage,
             C::Io { .. } | C::Endpoint { .. } => {
-                eprintln!("nothing was written");
+                diag!("nothing was written");
                 Exit::Failure
             }
         };
     }
-    eprintln!("error: {e:#}");
+    diag!("error: {e:#}");
     if let Some(help) = help_for(e) {
-        eprintln!("help: {help}");
+        diag!("help: {help}");
     }
     Exit::Failure
 }

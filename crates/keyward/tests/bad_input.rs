@@ -165,3 +165,34 @@ fn bad_command_line_values_are_usage_errors() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_closed_output_ends_the_output_not_the_exit_code() {
+    let env = Env::sqlite();
+    env.ok(&["init"]);
+    let header = "email,name,team,manager_email,status,departed_on\n";
+    env.write(
+        "people.csv",
+        &format!("{header}a@example.com,A,,,gone,\nb@example.com,B,,,gone,\n"),
+    );
+    let before = env.state();
+    // Errors written to a reader that has gone (`2>&1 | head -1`): still exit 3, nothing written.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = env
+        .command(&["people", "import", "people.csv"])
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(3));
+    assert_eq!(env.state(), before);
+    // A listing whose reader stops early (`| head`) is not a failure.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = env
+        .command(&["inventory", "list", "--format", "csv"])
+        .stdout(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

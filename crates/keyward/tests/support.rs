@@ -33,16 +33,20 @@ impl Env {
         p
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_keyward"))
-            .args(&self.args)
+    /// `keyward` with this store's arguments and `args`, in the directory, ready to run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_keyward"));
+        c.args(&self.args)
             .args(args)
             .current_dir(self.dir.path())
             .env_remove("KEYWARD_DB")
             .env_remove("KEYWARD_DATABASE_URL")
-            .env_remove("KEYWARD_KEY")
-            .output()
-            .unwrap()
+            .env_remove("KEYWARD_KEY");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// Runs and expects success, returning stdout.
