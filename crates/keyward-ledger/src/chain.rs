@@ -193,16 +193,14 @@ mod tests {
     #[test]
     fn times_are_written_as_the_chrono_pattern_writes_them() {
         use chrono::{NaiveDate, TimeZone};
-        let mut cases: Vec<DateTime<Utc>> = Vec::new();
-        let mut x: i64 = 0x1f2e_3d4c_5b6a_7988;
-        for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let secs = x.rem_euclid(12_600_000_000) - 2_200_000_000;
-            let nanos = u32::try_from((x >> 20).rem_euclid(1_000_000_000)).unwrap_or(0);
-            cases.extend(DateTime::from_timestamp(secs, nanos));
-        }
+        // Four centuries in strides that land on every field value, with every digit of the
+        // fraction moving (and digits below the microsecond, which are cut).
+        let mut cases: Vec<DateTime<Utc>> = (0..20_000_i64)
+            .filter_map(|i| {
+                let nanos = u32::try_from((i * 7_919_993) % 1_000_000_000).unwrap_or(0);
+                DateTime::from_timestamp(-2_200_000_000 + i * 629_999, nanos)
+            })
+            .collect();
         for (y, m, d) in [(0, 1, 1), (9999, 12, 31), (-1, 6, 15), (10000, 1, 1)] {
             cases.extend(
                 NaiveDate::from_ymd_opt(y, m, d)
