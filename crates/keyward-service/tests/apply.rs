@@ -1,7 +1,7 @@
 use keyward_model::{NhiKind, OwnerRef};
 use keyward_service::{Service, ServiceError};
 use keyward_store::NhiFilter;
-use keyward_store::testing::backends;
+use keyward_store::testing::{TestStore, backends, journal_mode};
 
 use crate::support::*;
 
@@ -253,8 +253,7 @@ async fn streamed_apply_reports_every_error_and_writes_nothing() {
         svc.apply_paths(&[held], false).await.unwrap();
         let head = ledger_len(&svc).await;
 
-        let dir = ts.dir.path().join("decl");
-        write(&dir, "a.yaml", &roles("a", 3));
+        let dir = roles_dir(&ts);
         // Takes the external id that payments-ci-deployer already declares.
         write(
             &dir,
@@ -271,10 +270,7 @@ async fn streamed_apply_reports_every_error_and_writes_nothing() {
             &roles("d", 2).replace("kind: iam_role", "kind: robot"),
         );
         write(&dir, "e.yaml", &roles("e", 3));
-        let err = svc
-            .apply_paths_in_rounds(std::slice::from_ref(&dir), false, 2)
-            .await
-            .unwrap_err();
+        let err = refused_in_rounds(&svc, &dir).await;
         let ServiceError::Invalid(errs) = err else {
             panic!("{err}")
         };
@@ -298,12 +294,7 @@ async fn streamed_apply_reports_every_error_and_writes_nothing() {
             "{got:?}"
         );
         assert_eq!(ledger_len(&svc).await, head, "{}", ts.backend());
-        let count = svc
-            .store()
-            .count_nhis(&NhiFilter::default(), at(NOW))
-            .await
-            .unwrap();
-        assert_eq!(count, 2, "only what was there before");
+        assert_eq!(nhi_count(&svc).await, 2, "only what was there before");
         svc.close().await;
     }
 }
@@ -313,8 +304,7 @@ async fn a_first_apply_in_conflict_with_itself_writes_nothing_and_leaves_the_sto
     for ts in backends().await {
         let svc = service(&ts, NOW).await;
         let head = ledger_len(&svc).await;
-        let dir = ts.dir.path().join("decl");
-        write(&dir, "a.yaml", &roles("a", 3));
+        let dir = roles_dir(&ts);
         // Second names for a-0's and a-1's external ids: with the register empty there is
         // nothing to look up, and the declarations are checked against each other.
         write(
@@ -322,11 +312,7 @@ async fn a_first_apply_in_conflict_with_itself_writes_nothing_and_leaves_the_sto
             "b.yaml",
             &roles("a", 2).replace("name: a-", "name: b-"),
         );
-        let err = svc
-            .apply_paths_in_rounds(std::slice::from_ref(&dir), false, 2)
-            .await
-            .unwrap_err();
-        let text = err.to_string();
+        let text = refused_in_rounds(&svc, &dir).await.to_string();
         assert!(
             text.contains("b.yaml:8: spec.externalId: duplicate external id"),
             "{text}"
@@ -336,9 +322,7 @@ async fn a_first_apply_in_conflict_with_itself_writes_nothing_and_leaves_the_sto
             "{text}"
         );
         assert_eq!(ledger_len(&svc).await, head, "{}", ts.backend());
-        let all = NhiFilter::default();
-        let count = svc.store().count_nhis(&all, at(NOW)).await.unwrap();
-        assert_eq!(count, 0, "{}", ts.backend());
+        assert_eq!(nhi_count(&svc).await, 0, "{}", ts.backend());
 
         // The same store takes the first file, then sees the second as what it is.
         let first = svc.apply_paths(&[dir.join("a.yaml")], false).await.unwrap();
@@ -352,13 +336,30 @@ async fn a_first_apply_in_conflict_with_itself_writes_nothing_and_leaves_the_sto
             "{err}"
         );
         if let keyward_store::Location::Sqlite(_) = ts.location {
-            let mode = keyward_store::testing::query_pairs(
-                &ts.location,
-                "SELECT 'mode', journal_mode FROM pragma_journal_mode",
-            )
-            .await;
-            assert_eq!(mode[0].1, "wal");
+            assert_eq!(journal_mode(&ts.location).await, "wal");
         }
         svc.close().await;
     }
+}
+
+/// A directory of declarations for `ts`, holding `a.yaml`: three roles, `a-0` to `a-2`.
+fn roles_dir(ts: &TestStore) -> std::path::PathBuf {
+    let dir = ts.dir.path().join("decl");
+    write(&dir, "a.yaml", &roles("a", 3));
+    dir
+}
+
+/// Applies every file in `dir` in rounds of two declarations, expecting the apply refused.
+async fn refused_in_rounds(svc: &Service, dir: &std::path::Path) -> ServiceError {
+    svc.apply_paths_in_rounds(&[dir.to_path_buf()], false, 2)
+        .await
+        .unwrap_err()
+}
+
+/// How many NHIs the register holds.
+async fn nhi_count(svc: &Service) -> i64 {
+    svc.store()
+        .count_nhis(&NhiFilter::default(), at(NOW))
+        .await
+        .unwrap()
 }

@@ -21,6 +21,15 @@ pub struct TestStore {
 }
 
 impl TestStore {
+    /// A fresh SQLite store, in a directory of its own; `None` when no directory can be made.
+    pub fn sqlite() -> Option<Self> {
+        let dir = tempfile::tempdir().ok()?;
+        Some(Self {
+            location: Location::Sqlite(dir.path().join("keyward.db")),
+            dir,
+        })
+    }
+
     /// A path for a file of this test.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -37,14 +46,7 @@ impl TestStore {
 
 /// Fresh, empty stores on every backend available.
 pub async fn backends() -> Vec<TestStore> {
-    let mut out = Vec::new();
-    let Ok(dir) = tempfile::tempdir() else {
-        return out;
-    };
-    out.push(TestStore {
-        location: Location::Sqlite(dir.path().join("keyward.db")),
-        dir,
-    });
+    let mut out: Vec<TestStore> = TestStore::sqlite().into_iter().collect();
     match std::env::var("KEYWARD_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             if let Some(s) = postgres(&url).await {
@@ -157,4 +159,16 @@ pub async fn query_pairs(location: &Location, sql: &str) -> Vec<(String, String)
         },
     };
     rows.unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The journal mode of a SQLite store's file (`wal` between writes), read on a connection of
+/// its own.
+pub async fn journal_mode(location: &Location) -> String {
+    query_pairs(
+        location,
+        "SELECT 'mode', journal_mode FROM pragma_journal_mode",
+    )
+    .await
+    .remove(0)
+    .1
 }

@@ -13,7 +13,7 @@ use keyward_ledger::{LedgerKey, NewEntry};
 use keyward_model::{
     Environment, IdGenerator, Nhi, NhiKind, NhiStatus, Origin, OwnerRef, UsageState,
 };
-use keyward_store::testing::{TestStore, backends, query_pairs};
+use keyward_store::testing::{TestStore, backends, journal_mode, query_pairs};
 use keyward_store::{NhiFilter, Store, StoreError};
 use rand::SeedableRng;
 
@@ -754,15 +754,6 @@ async fn listed_nhis_carry_the_sources_that_still_see_them() {
     }
 }
 
-/// A fresh SQLite store only, for behaviour PostgreSQL does not have.
-fn sqlite_store() -> TestStore {
-    let dir = tempfile::tempdir().unwrap();
-    TestStore {
-        location: keyward_store::Location::Sqlite(dir.path().join("keyward.db")),
-        dir,
-    }
-}
-
 /// A load begun into `store`'s empty register, with `n` NHIs and one ledger entry written.
 async fn load_of(store: &Store, n: usize, now: DateTime<Utc>) -> keyward_store::WriteTx {
     let mut tx = store
@@ -773,17 +764,6 @@ async fn load_of(store: &Store, n: usize, now: DateTime<Utc>) -> keyward_store::
     tx.insert_nhis(&active_iam_users(n, now)).await.unwrap();
     tx.append(entry("nhi.created", "nhi:x")).await.unwrap();
     tx
-}
-
-/// The journal mode of a SQLite store's file, from a connection of its own.
-async fn journal_mode(ts: &TestStore) -> String {
-    query_pairs(
-        &ts.location,
-        "SELECT 'mode', journal_mode FROM pragma_journal_mode",
-    )
-    .await
-    .remove(0)
-    .1
 }
 
 #[tokio::test]
@@ -799,7 +779,7 @@ async fn a_first_load_writes_an_empty_sqlite_register_without_the_log_and_puts_i
         tx.rollback().await.unwrap();
         assert!(!store.holds_nhis().await.unwrap(), "{}", ts.backend());
         if sqlite {
-            assert_eq!(journal_mode(&ts).await, "wal");
+            assert_eq!(journal_mode(&ts.location).await, "wal");
         }
 
         // Committed: the rows and their entry are there, the file whole and in the log again.
@@ -812,7 +792,7 @@ async fn a_first_load_writes_an_empty_sqlite_register_without_the_log_and_puts_i
         assert_eq!(all, 3, "{}", ts.backend());
         assert_eq!(store.ledger_of("nhi:x").await.unwrap().len(), 1);
         if sqlite {
-            assert_eq!(journal_mode(&ts).await, "wal");
+            assert_eq!(journal_mode(&ts.location).await, "wal");
             let check = query_pairs(
                 &ts.location,
                 "SELECT 'integrity', integrity_check FROM pragma_integrity_check",
@@ -835,7 +815,7 @@ async fn a_first_load_writes_an_empty_sqlite_register_without_the_log_and_puts_i
 
 #[tokio::test]
 async fn a_first_load_goes_through_the_log_while_another_connection_has_the_file_open() {
-    let ts = sqlite_store();
+    let ts = TestStore::sqlite().unwrap();
     let store = open(&ts).await;
     let other = open(&ts).await;
     assert!(!other.holds_nhis().await.unwrap()); // its pool now holds the file open
@@ -849,12 +829,12 @@ async fn a_first_load_goes_through_the_log_while_another_connection_has_the_file
     assert!(!other.holds_nhis().await.unwrap());
     tx.commit().await.unwrap();
     assert!(other.holds_nhis().await.unwrap());
-    assert_eq!(journal_mode(&ts).await, "wal");
+    assert_eq!(journal_mode(&ts.location).await, "wal");
 }
 
 #[tokio::test]
 async fn a_store_opened_during_a_direct_load_waits_for_its_commit() {
-    let ts = sqlite_store();
+    let ts = TestStore::sqlite().unwrap();
     let store = open(&ts).await;
     let now = Utc::now();
     let tx = load_of(&store, 4, now).await;
@@ -872,5 +852,5 @@ async fn a_store_opened_during_a_direct_load_waits_for_its_commit() {
     assert!(!reader.is_finished(), "the open waits for the load");
     tx.commit().await.unwrap();
     assert_eq!(reader.await.unwrap(), 4);
-    assert_eq!(journal_mode(&ts).await, "wal");
+    assert_eq!(journal_mode(&ts.location).await, "wal");
 }
