@@ -87,12 +87,10 @@ const AT_PATTERN: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 /// and leap seconds are left to chrono.
 pub fn format_at(at: DateTime<Utc>) -> String {
     let nano = at.nanosecond();
-    let Some(year) = u32::try_from(at.year()).ok().filter(|y| *y <= 9999) else {
+    let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999);
+    let Some(year) = year.filter(|_| nano < 1_000_000_000) else {
         return at.format(AT_PATTERN).to_string();
     };
-    if nano >= 1_000_000_000 {
-        return at.format(AT_PATTERN).to_string();
-    }
     let mut out = Vec::with_capacity(27);
     let fields = [
         (year, 4, b'-'),

@@ -75,18 +75,14 @@ impl<R: rand::RngCore> IdGenerator<R> {
     }
 }
 
-/// `prefix_`, the millisecond in 12 hex digits and the count in 20: written digit by digit, since
-/// a bulk apply makes one per declaration and the formatter costs more than the rest.
+/// `prefix_`, the millisecond in 12 hex digits and the count in 20: one 128-bit value in hex,
+/// without the formatter (a bulk apply makes an id per declaration).
 fn id_text(prefix: &str, ms: u64, seq: u128) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let value = (u128::from(ms) << 80) | seq;
     let mut id = String::with_capacity(prefix.len() + 33);
     id.push_str(prefix);
     id.push('_');
-    for shift in (0..32).rev() {
-        let digit = usize::try_from((value >> (shift * 4)) & 0xf).unwrap_or(0);
-        id.push(char::from(HEX[digit]));
-    }
+    id.push_str(&hex::encode(value.to_be_bytes()));
     id
 }
 
